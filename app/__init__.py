@@ -1,0 +1,1 @@
+"""sdmock: a mock system design interviewer."""

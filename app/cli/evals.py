@@ -1,0 +1,10 @@
+"""CLI group: evals (to be filled in)."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add this group's commands to the main app."""
+    del app

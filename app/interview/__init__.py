@@ -1,0 +1,1 @@
+"""The interview director: phases, state, turn classification and the pure transition functions."""

@@ -1,0 +1,34 @@
+"""Shared fixtures. The default run never touches the network or the user's files.
+
+pytest-socket disables sockets for every test (see pyproject addopts); tests that talk to a real
+server on loopback use the `loopback` fixture, which re-enables connections to 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pytest_socket import enable_socket, socket_allow_hosts
+
+from app.settings import REPO_ROOT, Settings, get_settings
+
+# No test may read a developer's keys or talk to their servers.
+for _var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "SDMOCK_MODEL", "SDMOCK_LOCAL_MODEL", "SDMOCK_DATABASE_URL"):
+    os.environ.pop(_var, None)
+
+
+@pytest.fixture
+def tmp_settings(tmp_path: Path) -> Settings:
+    """Settings whose data folder is a temporary directory; knowledge comes from the repo."""
+    return get_settings(data_dir=tmp_path / "data", knowledge_dir=REPO_ROOT / "knowledge", _env_file=None)
+
+
+@pytest.fixture
+def loopback() -> Iterator[None]:
+    """Allow sockets to 127.0.0.1 only, for tests against a real server started on loopback."""
+    enable_socket()
+    socket_allow_hosts(["127.0.0.1", "localhost", "::1"], allow_unix_socket=True)
+    yield
