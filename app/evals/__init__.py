@@ -1,0 +1,1 @@
+"""The eval harness: labelled cases, metrics against human labels, recorded model outputs."""

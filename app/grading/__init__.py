@@ -1,0 +1,1 @@
+"""Grading: rubric, verifiable evidence, per-dimension LLM judge, scores in code, reports."""

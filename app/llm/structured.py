@@ -1,0 +1,232 @@
+"""Validated structured output: a pydantic model in, a JSON schema to the server, bounded retries.
+
+Servers with `supports_json_schema` get `response_format=json_schema` (strict); the others get JSON mode
+or a written instruction (the client decides from its capability attributes). Every reply is parsed and
+validated here whatever the server promised; an invalid one is retried with the validation error shown
+to the model. When the attempts run out, ModelError keeps the attempt count and the last raw reply.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import time
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from app.errors import KnowledgeError, ModelError
+from app.llm.base import ChatModel, Completion, Message
+from app.prompts import _ENV, Prompt, load_prompt
+
+M = TypeVar("M", bound=BaseModel)
+
+_COMPILED: dict[str, Any] = {}
+
+
+def render_prompt(prompt: Prompt, **values: Any) -> str:
+    """`prompt.render(**values)` with the compiled template cached by the prompt's id.
+
+    Prompt.render compiles the Jinja source on every call (~30 ms for the turn prompt), which alone
+    would eat the per-turn overhead budget; the checks are the same: every declared input must be
+    given, and an undeclared variable fails through StrictUndefined.
+    """
+    missing = sorted(set(prompt.inputs) - set(values))
+    if missing:
+        raise KnowledgeError(
+            f"prompt {prompt.name!r} is missing inputs: {', '.join(missing)}",
+            "pass every input listed in the prompt's front-matter",
+        )
+    template = _COMPILED.get(prompt.id)
+    if template is None:
+        template = _COMPILED[prompt.id] = _ENV.from_string(prompt.body)
+    return str(template.render(**values))
+
+
+_FENCE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.DOTALL)
+
+
+# Not sent to servers: titles and descriptions are noise, and size limits make llama.cpp's grammar
+# sampling several times slower. Pydantic still enforces every limit when the reply is validated.
+_NOT_SENT = frozenset({"title", "default", "description", "maxItems", "minItems", "maxLength", "minLength"})
+
+
+def strict_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """The model's JSON schema in the strict form OpenAI accepts: refs inlined, every property required,
+    no additional properties, no titles, defaults or size limits."""
+    raw = model.model_json_schema()
+    defs = raw.pop("$defs", {})
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            if "$ref" in node:
+                return walk(defs[node["$ref"].rsplit("/", 1)[-1]])
+            out = {k: walk(v) for k, v in node.items() if k not in _NOT_SENT}
+            if out.get("type") == "object" and "properties" in out:
+                out["required"] = list(out["properties"])
+                out["additionalProperties"] = False
+            return out
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        return node
+
+    result: dict[str, Any] = walk(raw)
+    return result
+
+
+def parse_json_reply(text: str) -> Any:
+    """Parse a reply that should be one JSON object, tolerating a code fence around it."""
+    match = _FENCE.match(text)
+    return json.loads(match.group(1) if match else text)
+
+
+def complete_structured(
+    model: ChatModel,
+    messages: list[Message],
+    output: type[M],
+    *,
+    max_tokens: int = 400,
+    attempts: int = 2,
+    prompt_id: str | None = None,
+    deadline: float | None = None,
+) -> tuple[M, Completion]:
+    """Ask for JSON matching `output`, validate it, retry an invalid reply up to `attempts` times in all."""
+    schema = strict_schema(output)
+    conversation = list(messages)
+    last_raw: str | None = None
+    problem = "no attempt made"
+    extra: dict[str, Any] = {"deadline": deadline} if getattr(model, "supports_deadline", False) else {}
+    for attempt in range(1, attempts + 1):
+        if deadline is not None and time.monotonic() >= deadline:
+            problem = "deadline passed"
+            break
+        completion = model.complete(
+            conversation,
+            max_tokens=max_tokens,
+            temperature=0.0,
+            json_schema=schema,
+            prompt_id=prompt_id,
+            **extra,
+        )
+        last_raw = completion.text
+        try:
+            if not completion.text.strip():
+                raise ValueError("the reply was empty")
+            if completion.finish_reason == "length":
+                raise ValueError(f"the reply was cut off at max_tokens={max_tokens}")
+            return output.model_validate(parse_json_reply(completion.text)), completion
+        except (ValueError, ValidationError) as exc:
+            problem = _describe(exc)
+        conversation = [
+            *messages,
+            {"role": "assistant", "content": last_raw[:2000]},
+            {
+                "role": "user",
+                "content": f"That reply is not valid: {problem}. Answer with the JSON object only.",
+            },
+        ]
+        del attempt
+    raise ModelError(
+        f"{model.name}: no valid {output.__name__} after {attempts} attempt(s): {problem}",
+        "the model cannot follow the schema; use a stronger model or the offline classifier",
+        attempts=attempts,
+        last_raw=last_raw,
+    )
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "(root)"
+        return f"{where}: {first['msg']}"
+    return str(exc)
+
+
+# -- turn classification ------------------------------------------------------------------------------
+
+
+class StatedEstimate(BaseModel):
+    """A number the candidate stated."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    quantity: str = Field(description="What it measures, e.g. 'write QPS'.")
+    value: float
+    unit: str
+
+
+class TurnClassification(BaseModel):
+    """What one candidate message does, as the LLM reads it. Field meanings: prompts/classify_turn.md."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    intent: Literal[
+        "clarifying_question",
+        "estimate",
+        "design",
+        "question_to_interviewer",
+        "skip_or_score_request",
+        "off_topic",
+        "empty_or_filler",
+        "other",
+    ]
+    asks_about: list[str] = Field(max_length=12)
+    components: list[str] = Field(max_length=20)
+    estimates: list[StatedEstimate] = Field(max_length=12)
+    wants_to_skip: bool
+
+
+CLASSIFY_MAX_CHARS = 3000
+"""Longest candidate text sent to the classifier; the rest is cut (and the offline classifier sees all)."""
+
+
+def llm_classify(
+    model: ChatModel | None,
+    text: str,
+    problem_summary: str,
+    *,
+    attempts: int = 2,
+    deadline: float | None = None,
+    prompts_dir: Any = None,
+    on_completion: Any = None,
+) -> dict[str, Any] | None:
+    """Classify a candidate message with the model; None when there is no model or it fails.
+
+    The result is `TurnClassification.model_dump()`. On None the caller uses the offline classifier.
+    `on_completion(completion)` is called with each successful call, for usage accounting.
+    """
+    if model is None:
+        return None
+    prompt = load_prompt("classify_turn", prompts_dir)
+    tag = new_tag()
+    messages: list[Message] = [
+        {"role": "system", "content": render_prompt(prompt, problem_summary=problem_summary, tag=tag)},
+        {"role": "user", "content": wrap_untrusted("candidate", text[:CLASSIFY_MAX_CHARS], tag)},
+    ]
+    try:
+        result, completion = complete_structured(
+            model,
+            messages,
+            TurnClassification,
+            max_tokens=300,
+            attempts=attempts,
+            prompt_id=prompt.id,
+            deadline=deadline,
+        )
+    except ModelError:
+        return None
+    if on_completion is not None:
+        on_completion(completion)
+    return result.model_dump()
+
+
+def new_tag() -> str:
+    """A fresh random marker for the untrusted-text tags of one request."""
+    return secrets.token_hex(4)
+
+
+def wrap_untrusted(kind: str, text: str, tag: str) -> str:
+    """Wrap untrusted text in <kind-tag> tags, removing any copy of the marker from the text itself."""
+    cleaned = text.replace(tag, "")
+    return f"<{kind}-{tag}>\n{cleaned}\n</{kind}-{tag}>"

@@ -1,0 +1,1 @@
+"""Alembic migrations of the sdmock database, applied automatically when a Store opens."""

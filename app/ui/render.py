@@ -1,0 +1,94 @@
+"""Pure helpers for showing untrusted text safely (no Streamlit import: unit-testable).
+
+Candidate and model text is rendered as Markdown, never as HTML: raw HTML is escaped, and images are
+neutralised (an image URL is fetched by the browser as soon as it renders, which can leak data).
+"""
+
+from __future__ import annotations
+
+import re
+
+_INLINE_IMAGE = re.compile(r"!\[([^\]\n]*)\]\(([^)\n]*)\)")
+_REF_IMAGE = re.compile(r"!\[([^\]\n]*)\]\[([^\]\n]*)\]")
+_REF_DEF = re.compile(r"^\s{0,3}\[[^\]\n]+\]:\s*\S+.*$", re.MULTILINE)
+
+
+_CODE = re.compile(r"(```.*?(?:```|\Z)|~~~.*?(?:~~~|\Z)|`[^`\n]+`)", re.DOTALL)
+
+
+def safe_markdown(text: str) -> str:
+    """Markdown that shows the text but cannot load images, run HTML or trigger LaTeX.
+
+    Code spans and fenced blocks are left as they are: Markdown shows them verbatim anyway.
+    """
+    parts = _CODE.split(text)
+    return "".join(part if i % 2 else _neutralise(part) for i, part in enumerate(parts))
+
+
+def _neutralise(out: str) -> str:
+    out = _INLINE_IMAGE.sub(lambda m: f"[image removed: {m.group(1) or 'no description'}]", out)
+    out = _REF_IMAGE.sub(lambda m: f"[image removed: {m.group(1) or 'no description'}]", out)
+    # Reference definitions could still back an image written another way; show them as plain text.
+    out = _REF_DEF.sub(lambda m: m.group(0).replace("[", "\\[", 1), out)
+    # Escape HTML and Streamlit's own inline syntax ($LaTeX$) so the text stays text.
+    out = out.replace("&", "&amp;").replace("<", "&lt;")
+    out = out.replace("$", "\\$")
+    return out.replace("![", "!\\[")
+
+
+def looks_like_dot(text: str) -> bool:
+    """True when the scratchpad text is a Graphviz DOT graph."""
+    return bool(re.match(r'^\s*(strict\s+)?(di)?graph\s*("[^"]*"|\w+)?\s*\{', text, re.IGNORECASE))
+
+
+def looks_like_mermaid(text: str) -> bool:
+    """True when the scratchpad text is a Mermaid diagram."""
+    first = text.strip().split("\n", 1)[0].strip().lower()
+    return first.startswith(("graph ", "flowchart", "sequencediagram", "classdiagram", "erdiagram"))
+
+
+def mermaid_to_dot(text: str) -> str | None:
+    """Translate a simple Mermaid flowchart (`A[Label] --> B`) into DOT; None when it is not one."""
+    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
+    if not lines or not lines[0].lower().startswith(("graph", "flowchart")):
+        return None
+    node = r"([A-Za-z0-9_]+)(?:\s*[\[\(\{]+([^\]\)\}]*)[\]\)\}]+)?"
+    edge = re.compile(rf"^{node}\s*(-->|---|-\.->|==>)\s*(?:\|([^|]*)\|\s*)?{node}\s*;?$")
+    single = re.compile(rf"^{node}\s*;?$")
+    labels: dict[str, str] = {}
+    edges: list[tuple[str, str, str]] = []
+    for ln in lines[1:]:
+        m = edge.match(ln)
+        if m:
+            a, alabel, _arrow, elabel, b, blabel = m.groups()
+            if alabel:
+                labels[a] = alabel
+            if blabel:
+                labels[b] = blabel
+            labels.setdefault(a, a)
+            labels.setdefault(b, b)
+            edges.append((a, b, elabel or ""))
+            continue
+        m = single.match(ln)
+        if m:
+            labels[m.group(1)] = m.group(2) or labels.get(m.group(1), m.group(1))
+    if not labels:
+        return None
+    rankdir = "LR" if re.search(r"\b(LR|RL)\b", lines[0]) else "TB"
+    out = [f"digraph {{ rankdir={rankdir}; node [shape=box];"]
+    out += [f'  "{n}" [label="{_dot_escape(lbl)}"];' for n, lbl in labels.items()]
+    for a, b, lbl in edges:
+        attr = f' [label="{_dot_escape(lbl)}"]' if lbl else ""
+        out.append(f'  "{a}" -> "{b}"{attr};')
+    out.append("}")
+    return "\n".join(out)
+
+
+def _dot_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def format_minutes(minutes: float) -> str:
+    """'12:05' from 12.08 minutes."""
+    total = max(0, round(minutes * 60))
+    return f"{total // 60}:{total % 60:02d}"

@@ -1,0 +1,42 @@
+"""Run every `benchmarks/bench_*.py` module's `main()`, or only those named on the command line.
+
+python -m benchmarks              # all
+python -m benchmarks retrieval    # bench_retrieval only
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import traceback
+from pathlib import Path
+
+
+def discover() -> list[str]:
+    """Module names of every benchmark, in a stable order."""
+    return sorted(p.stem for p in Path(__file__).resolve().parent.glob("bench_*.py"))
+
+
+def run(names: list[str]) -> int:
+    """Run the named benchmarks; a failing one is reported and the rest still run."""
+    wanted = discover()
+    if names:
+        wanted = [m for m in wanted if m in names or m.removeprefix("bench_") in names]
+        if not wanted:
+            print(f"no benchmark matches {names}; available: {', '.join(discover())}", file=sys.stderr)
+            return 2
+    failed = []
+    for name in wanted:
+        module = importlib.import_module(f"benchmarks.{name}")
+        try:
+            module.main()
+        except Exception:
+            traceback.print_exc()
+            failed.append(name)
+    if failed:
+        print(f"failed: {', '.join(failed)}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(run(sys.argv[1:]))

@@ -1,0 +1,1 @@
+"""Fakes for tests: a scripted OpenAI-compatible server on loopback."""
