@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import math
 import operator
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -140,13 +141,12 @@ class Problem(BaseModel):
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 """libyaml's loader when present: the catalogue loads several times faster."""
 
-_OPS = {
+_BINARY: dict[type[ast.operator], Callable[[float, float], float]] = {
     ast.Add: operator.add,
     ast.Sub: operator.sub,
     ast.Mult: operator.mul,
     ast.Div: operator.truediv,
     ast.Pow: operator.pow,
-    ast.USub: operator.neg,
 }
 
 
@@ -162,10 +162,10 @@ def evaluate_formula(formula: str, names: dict[str, float]) -> float:
             if node.id not in names:
                 raise KeyError(f"unknown name {node.id!r} in formula {formula!r}")
             return names[node.id]
-        if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
-            return float(_OPS[type(node.op)](walk(node.left), walk(node.right)))
-        if isinstance(node, ast.UnaryOp) and type(node.op) in _OPS:
-            return float(_OPS[type(node.op)](walk(node.operand)))
+        if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
+            return float(_BINARY[type(node.op)](walk(node.left), walk(node.right)))
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            return -walk(node.operand)
         raise ValueError(f"unsupported expression in formula {formula!r}")
 
     return walk(ast.parse(formula, mode="eval"))
@@ -194,7 +194,9 @@ def load_problem_file(path: Path) -> Problem:
             "see app/problems.py for the schema",
         ) from exc
     if problem.id != path.stem:
-        raise KnowledgeError(f"problem file {path.name} has id {problem.id!r}", "make the id match the file name")
+        raise KnowledgeError(
+            f"problem file {path.name} has id {problem.id!r}", "make the id match the file name"
+        )
     return problem
 
 

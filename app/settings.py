@@ -51,13 +51,17 @@ class Settings(BaseSettings):
         description="Voice and grader model as provider/model: openai/gpt-4o-mini, local/PATH.gguf, "
         "or offline. Unset: OpenAI if a key or base URL is set, else LOCAL_MODEL, else offline.",
     )
-    local_model: Path | None = Field(None, description="A GGUF file to run locally (needs the `local` extra).")
+    local_model: Path | None = Field(
+        None, description="A GGUF file to run locally (needs the `local` extra)."
+    )
     openai_api_key: SecretStr | None = Field(
-        None, validation_alias=AliasChoices("OPENAI_API_KEY", "openai_api_key"),
+        None,
+        validation_alias=AliasChoices("OPENAI_API_KEY", "openai_api_key"),
         description="Key for OpenAI or an OpenAI-compatible server (read as the openai SDK reads it).",
     )
     openai_base_url: str | None = Field(
-        None, validation_alias=AliasChoices("OPENAI_BASE_URL", "openai_base_url"),
+        None,
+        validation_alias=AliasChoices("OPENAI_BASE_URL", "openai_base_url"),
         description="Base URL of an OpenAI-compatible server (Ollama, vLLM, llama.cpp).",
     )
     request_timeout_s: float = Field(30.0, description="Timeout of one model request, in seconds.")
@@ -65,7 +69,8 @@ class Settings(BaseSettings):
     turn_deadline_s: float = Field(60.0, description="Hard deadline for one interviewer turn, in seconds.")
 
     database_url: str | None = Field(
-        None, description="SQLAlchemy URL (default: SQLite under DATA_DIR). postgresql+psycopg://... for scale."
+        None,
+        description="SQLAlchemy URL (default: SQLite under DATA_DIR). postgresql+psycopg://... for scale.",
     )
     interview_minutes: int = Field(45, description="Default interview length in minutes.")
     level: Literal["mid", "senior", "staff"] = Field("senior", description="Default candidate level.")

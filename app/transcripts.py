@@ -57,7 +57,7 @@ def parse_transcript_text(text: str) -> Transcript:
         m = _SPEAKER.match(line)
         if m:
             role = m.group(1).lower()
-            turns.append(Turn(role=role, content=m.group(2).strip()))  # type: ignore[arg-type]
+            turns.append(Turn(role=role, content=m.group(2).strip()))
         elif turns:
             turns[-1].content = (turns[-1].content + "\n" + line).strip("\n")
     if not turns:
@@ -77,7 +77,9 @@ def parse_transcript(raw: str) -> Transcript:
         try:
             data = json.loads(stripped)
         except json.JSONDecodeError as exc:
-            raise TranscriptError(f"invalid JSON transcript: {exc}", "check the file is complete JSON") from exc
+            raise TranscriptError(
+                f"invalid JSON transcript: {exc}", "check the file is complete JSON"
+            ) from exc
         try:
             return Transcript.model_validate(data)
         except ValidationError as exc:

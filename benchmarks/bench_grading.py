@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from app.evals.metrics import quadratic_weighted_kappa, spearman
 from benchmarks import write_results
 
 DELAY_S = 0.5
@@ -118,46 +119,6 @@ def speed() -> dict[str, Any]:
     }
 
 
-def _qwk(a: list[int], b: list[int]) -> float:
-    k = 4
-    observed = [[0.0] * k for _ in range(k)]
-    for x, y in zip(a, b, strict=True):
-        observed[x - 1][y - 1] += 1
-    n = len(a)
-    rows = [sum(r) for r in observed]
-    cols = [sum(observed[i][j] for i in range(k)) for j in range(k)]
-    num = den = 0.0
-    for i in range(k):
-        for j in range(k):
-            w = (i - j) ** 2 / (k - 1) ** 2
-            num += w * observed[i][j]
-            den += w * rows[i] * cols[j] / n
-    return 1 - num / den if den else 1.0
-
-
-def _ranks(values: list[float]) -> list[float]:
-    order = sorted(range(len(values)), key=lambda i: values[i])
-    ranks = [0.0] * len(values)
-    i = 0
-    while i < len(order):
-        j = i
-        while j + 1 < len(order) and values[order[j + 1]] == values[order[i]]:
-            j += 1
-        for m in range(i, j + 1):
-            ranks[order[m]] = (i + j) / 2 + 1
-        i = j + 1
-    return ranks
-
-
-def _spearman(a: list[float], b: list[float]) -> float:
-    ra, rb = _ranks(a), _ranks(b)
-    ma, mb = statistics.mean(ra), statistics.mean(rb)
-    cov = sum((x - ma) * (y - mb) for x, y in zip(ra, rb, strict=True))
-    sa = sum((x - ma) ** 2 for x in ra) ** 0.5
-    sb = sum((y - mb) ** 2 for y in rb) ** 0.5
-    return cov / (sa * sb) if sa and sb else 0.0
-
-
 def quality() -> dict[str, Any]:
     import yaml
 
@@ -191,7 +152,7 @@ def quality() -> dict[str, Any]:
         per_dim[d] = {
             "exact": sum(x == y for x, y in zip(labels, got, strict=True)) / len(cases),
             "within_1": sum(abs(x - y) <= 1 for x, y in zip(labels, got, strict=True)) / len(cases),
-            "qwk": _qwk(labels, got),
+            "qwk": quadratic_weighted_kappa(labels, got) or 0.0,
         }
     label_means = [sum(c["labels"][d]["score"] for d in DIMS) / 6 for c, _ in cases]
     overall = [r.overall or 0.0 for _, r in cases]
@@ -210,7 +171,7 @@ def quality() -> dict[str, Any]:
         "pairs": pairs,
         "pairs_misordered": wrong,
         "per_dimension": per_dim,
-        "overall_spearman": _spearman(label_means, overall),
+        "overall_spearman": spearman(label_means, overall) or 0.0,
         "injected_variants": len(gains),
         "injected_max_gain": max(gains) if gains else 0,
     }

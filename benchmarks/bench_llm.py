@@ -251,7 +251,7 @@ def record_sample(spec: str, out: Path, deadline_s: float) -> int:
         else:
             lines += [f"**Interviewer ({model.name}):** {content}", ""]
             lines += [f"> *offline voice:* {next(offline_iter, '')}", ""]
-    lines += ["## Notes on quality", "", "QUALITY_NOTES", ""]
+    lines += ["## Notes on quality", "", "(written by hand after reading the transcript)", ""]
     out.write_text("\n".join(lines), encoding="utf-8")
     print(f"wrote {out}")
     return 0

@@ -17,7 +17,13 @@ from pytest_socket import enable_socket, socket_allow_hosts
 from app.settings import REPO_ROOT, Settings, get_settings
 
 # No test may read a developer's keys or talk to their servers.
-for _var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "SDMOCK_MODEL", "SDMOCK_LOCAL_MODEL", "SDMOCK_DATABASE_URL"):
+for _var in (
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "SDMOCK_MODEL",
+    "SDMOCK_LOCAL_MODEL",
+    "SDMOCK_DATABASE_URL",
+):
     os.environ.pop(_var, None)
 
 

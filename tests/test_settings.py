@@ -54,8 +54,10 @@ def test_invalid_value_is_rejected(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_env_example_lists_every_setting() -> None:
     text = (REPO_ROOT / ".env.example").read_text()
     for name, field in Settings.model_fields.items():
-        env_name = "OPENAI_" + name.removeprefix("openai_").upper() if name.startswith("openai_") else (
-            "SDMOCK_" + name.upper()
+        env_name = (
+            "OPENAI_" + name.removeprefix("openai_").upper()
+            if name.startswith("openai_")
+            else ("SDMOCK_" + name.upper())
         )
         assert env_name in text, f"{env_name} missing from .env.example"
         assert field.description, f"setting {name} has no description"
@@ -64,7 +66,9 @@ def test_env_example_lists_every_setting() -> None:
 def test_readme_configuration_table_lists_every_setting() -> None:
     text = (REPO_ROOT / "README.md").read_text()
     for name in Settings.model_fields:
-        env_name = "OPENAI_" + name.removeprefix("openai_").upper() if name.startswith("openai_") else (
-            "SDMOCK_" + name.upper()
+        env_name = (
+            "OPENAI_" + name.removeprefix("openai_").upper()
+            if name.startswith("openai_")
+            else ("SDMOCK_" + name.upper())
         )
         assert f"`{env_name}`" in text, f"{env_name} missing from the README configuration table"

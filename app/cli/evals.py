@@ -9,24 +9,45 @@ import typer
 
 
 def eval_command(
-    grader: Annotated[str, typer.Option(help="heuristic (no model) or llm (replays recordings by default).")] = (
-        "heuristic"
-    ),
+    grader: Annotated[
+        str, typer.Option(help="heuristic (no model) or llm (replays recordings by default).")
+    ] = ("heuristic"),
     model: Annotated[str | None, typer.Option(help="provider/model for --grader llm.")] = None,
     record: Annotated[bool, typer.Option(help="Call the real model and save its replies.")] = False,
     repeat: Annotated[int, typer.Option(help="Grade each case N times to measure stability.")] = 1,
     case: Annotated[str, typer.Option(help="Only the cases whose id matches this glob.")] = "*",
     out: Annotated[Path | None, typer.Option(help="Folder for report.md/html and run.json.")] = None,
-    update_baseline: Annotated[bool, typer.Option(help="Save this run's metrics as the new baseline.")] = False,
+    update_baseline: Annotated[
+        bool, typer.Option(help="Save this run's metrics as the new baseline.")
+    ] = False,
+    interviewer: Annotated[
+        bool,
+        typer.Option(
+            "--interviewer", help="Run the interviewer scenarios (evals/interviewer) instead of the grader."
+        ),
+    ] = False,
 ) -> None:
-    """Grade the labelled eval cases and print the metrics against the human labels and the baseline."""
+    """Grade the labelled eval cases and print the metrics against the human labels and the baseline.
+
+    With --interviewer, run the scripted-candidate scenarios through `simulate` and check the replies.
+    """
+    if interviewer:
+        _interviewer_evals(case, out)
+        return
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
     from app.errors import SdmockError
     from app.evals.cases import load_cases
-    from app.evals.report import baseline_path, load_baseline, metric_rows, regressions, save_baseline, write_reports
+    from app.evals.report import (
+        baseline_path,
+        load_baseline,
+        metric_rows,
+        regressions,
+        save_baseline,
+        write_reports,
+    )
     from app.evals.runner import EVALS_DIR, run_eval
     from app.settings import get_settings
 
@@ -35,8 +56,13 @@ def eval_command(
     console = Console()
     total = len(load_cases(EVALS_DIR / "cases", case))
     with Progress(
-        TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("{task.description}"),
-        console=console, transient=True,
+        TextColumn("grading"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.description}"),
+        console=console,
+        transient=True,
     ) as bar:
         task = bar.add_task("", total=total)
         run = run_eval(
@@ -49,7 +75,9 @@ def eval_command(
             progress=lambda cid: bar.update(task, advance=1, description=cid),
         )
     baseline = load_baseline(baseline_path(run))
-    table = Table(title=f"{run.grader} grader" + (f" ({run.model})" if run.model else "") + f": {len(run.cases)} cases")
+    table = Table(
+        title=f"{run.grader} grader" + (f" ({run.model})" if run.model else "") + f": {len(run.cases)} cases"
+    )
     for col in ("metric", "value", "baseline", "delta", "goal"):
         table.add_column(col)
     for row in metric_rows(run, baseline):
@@ -68,6 +96,59 @@ def eval_command(
             raise SdmockError("a baseline is only written from a run over all cases", "drop --case")
         console.print(f"baseline written: {save_baseline(run)}")
     if run.failures or regs:
+        raise typer.Exit(1)
+
+
+def _interviewer_evals(pattern: str, out: Path | None) -> None:
+    """`sdmock eval --interviewer`: one table row per scenario; exit 1 on any failed check."""
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.table import Table
+
+    from app.errors import SdmockError
+    from app.evals.interviewer import (
+        REPORT_DIR,
+        SUMMARY_HEADERS,
+        load_scenarios,
+        run_interviewer_evals,
+        summary_rows,
+    )
+    from app.evals.interviewer import write_reports as write_interviewer_reports
+
+    console = Console()
+    total = len(load_scenarios(pattern=pattern))
+    if not total:
+        raise SdmockError(f"no interviewer scenario matches {pattern!r}", "see evals/interviewer/*.yaml")
+    with Progress(
+        TextColumn("simulating"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.description}"),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("", total=total)
+        run = run_interviewer_evals(
+            pattern, progress=lambda sid: bar.update(task, advance=1, description=sid)
+        )
+    table = Table(title=f"interviewer evals: {len(run.scenarios)} scenarios, {run.elapsed_s} s")
+    shown = ("scenario", "final phase", "messages", "passed", "failed", "xfail", "result")
+    for col in shown:
+        table.add_column(col, no_wrap=col == "scenario")
+    for row in summary_rows(run):
+        cells = dict(zip(SUMMARY_HEADERS, row, strict=True))
+        style = "green" if cells["result"] == "PASS" else "red"
+        table.add_row(*(cells[c] for c in shown[:-1]), f"[{style}]{cells['result']}[/]")
+    console.print(table)
+    paths = write_interviewer_reports(run, out or REPORT_DIR)
+    console.print(f"reports: {', '.join(str(p) for p in paths)}")
+    for x in run.xfails:
+        console.print(f"[yellow]XFAIL[/] {escape(x)}", highlight=False)
+    for f in run.failures:
+        console.print(f"[red]FAIL[/] {escape(f)}", highlight=False)
+    if not run.ok:
         raise typer.Exit(1)
 
 

@@ -112,7 +112,11 @@ class RecordingModel:
             return Completion.model_validate(json.loads(path.read_text(encoding="utf-8"))["completion"])
         assert self.inner is not None
         done = self.inner.complete(
-            messages, max_tokens=max_tokens, temperature=temperature, json_schema=json_schema, prompt_id=prompt_id
+            messages,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            json_schema=json_schema,
+            prompt_id=prompt_id,
         )
         path.parent.mkdir(parents=True, exist_ok=True)
         record = {"key": key, "model": self.name, "prompt_id": prompt_id, "completion": done.model_dump()}

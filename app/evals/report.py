@@ -6,8 +6,8 @@ import html
 import json
 from pathlib import Path
 
-from app.evals.runner import EVALS_DIR, EvalRun
 from app.evals.recording import model_slug
+from app.evals.runner import EVALS_DIR, EvalRun
 
 GOALS: dict[str, tuple[str, float]] = {
     "parse_validity": (">=", 1.0),
@@ -63,13 +63,17 @@ def _fmt(v: float | None) -> str:
     return "n/a" if v is None else (f"{v:.0f}" if float(v).is_integer() and abs(v) > 1 else f"{v:.3f}")
 
 
-def metric_rows(run: EvalRun, baseline: dict[str, float | None] | None) -> list[tuple[str, str, str, str, str]]:
+def metric_rows(
+    run: EvalRun, baseline: dict[str, float | None] | None
+) -> list[tuple[str, str, str, str, str]]:
     """(metric, value, baseline, delta, goal) rows."""
     rows = []
     for name, now in current_metrics(run).items():
         before = baseline.get(name) if baseline else None
         delta = "" if now is None or before is None else f"{now - before:+.3f}"
-        goal = GOALS.get(name) or (GOALS["qwk_min"] if name.startswith("qwk_") and name != "qwk_mean" else None)
+        goal = GOALS.get(name) or (
+            GOALS["qwk_min"] if name.startswith("qwk_") and name != "qwk_mean" else None
+        )
         goal_s = f"{goal[0]} {goal[1]}" if goal else ""
         rows.append((name, _fmt(now), _fmt(before), delta, goal_s))
     return rows
@@ -88,19 +92,30 @@ def render_markdown(run: EvalRun, baseline: dict[str, float | None] | None) -> s
     ]
     lines += [f"| {a} | {b} | {c} | {d} | {e} |" for a, b, c, d, e in metric_rows(run, baseline)]
     if run.labeller_qwk:
-        lines += ["", "Agreement between the two label sets (QWK): " + ", ".join(
-            f"{k} {_fmt(v)}" for k, v in run.labeller_qwk.items()
-        )]
-    lines += ["", "## Cases", "", "| case | level | tags | label mean | overall | verdict |", "|---|---|---|---|---|---|"]
+        lines += [
+            "",
+            "Agreement between the two label sets (QWK): "
+            + ", ".join(f"{k} {_fmt(v)}" for k, v in run.labeller_qwk.items()),
+        ]
+    lines += [
+        "",
+        "## Cases",
+        "",
+        "| case | level | tags | label mean | overall | verdict |",
+        "|---|---|---|---|---|---|",
+    ]
     for c in run.cases:
         lines.append(
-            f"| {c.id} | {c.level} | {', '.join(c.tags)} | {c.label_mean:.2f} | {_fmt(c.overall)} | {c.verdict or ''} |"
+            f"| {c.id} | {c.level} | {', '.join(c.tags)} | {c.label_mean:.2f} "
+            f"| {_fmt(c.overall)} | {c.verdict or ''} |"
         )
     lines += ["", "## Failures", ""]
     lines += [f"- {f}" for f in run.failures] or ["None."]
     regs = regressions(run, baseline)
     lines += ["", "## Against the baseline", ""]
-    lines += [f"- {r}" for r in regs] or (["No baseline committed yet."] if baseline is None else ["No regression."])
+    lines += [f"- {r}" for r in regs] or (
+        ["No baseline committed yet."] if baseline is None else ["No regression."]
+    )
     return "\n".join(lines) + "\n"
 
 
@@ -126,7 +141,8 @@ td,th{{border:1px solid #ccc;padding:.2rem .5rem}}</style></head><body>
 Result: <b>{"PASS" if run.ok else "FAIL"}</b></p>
 <table><tr><th>metric</th><th>value</th><th>baseline</th><th>delta</th><th>goal</th></tr>{rows}</table>
 <h2>Cases</h2><table><tr><th>case</th><th>level</th><th>tags</th><th>label mean</th><th>overall</th>
-<th>verdict</th></tr>{cases}</table><h2>Failures</h2><ul>{fails}</ul><h2>Against the baseline</h2><ul>{regs}</ul>
+<th>verdict</th></tr>{cases}</table><h2>Failures</h2><ul>{fails}</ul>
+<h2>Against the baseline</h2><ul>{regs}</ul>
 </body></html>
 """
 

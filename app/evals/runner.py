@@ -32,7 +32,7 @@ from app.settings import REPO_ROOT, Settings
 
 GraderKind = Literal["heuristic", "llm"]
 EVALS_DIR = REPO_ROOT / "evals"
-DEFAULT_RECORDED_MODEL = "local/qwen2.5-coder-1.5b-instruct-q4_k_m"
+DEFAULT_RECORDED_MODEL = "local/qwen2.5-coder-1.5b"
 """The model whose recorded replies CI replays when no --model is given."""
 
 
@@ -81,7 +81,7 @@ class EvalRun(BaseModel):
 
 
 def _median_int(values: list[int]) -> int | None:
-    return int(round(median(values))) if values else None
+    return round(median(values)) if values else None
 
 
 def build_model(
@@ -133,7 +133,11 @@ def _check_case(case: EvalCase, report: GradeReport) -> list[str]:
     for a in case.assertions:
         if a.type == "score_range":
             score = next((d.score for d in report.dimensions if d.id == a.dimension), None)
-            if score is None or (a.min is not None and score < a.min) or (a.max is not None and score > a.max):
+            if (
+                score is None
+                or (a.min is not None and score < a.min)
+                or (a.max is not None and score > a.max)
+            ):
                 out.append(f"score_range {a.dimension}: {score} not in [{a.min}, {a.max}]")
         elif a.type == "overall_range":
             o = report.overall
@@ -170,7 +174,9 @@ def run_eval(
         if case.problem not in problems:
             raise SdmockError(f"eval case {case.id} names unknown problem {case.problem!r}")
         reports = [
-            grade_transcript(case.transcript(), problems[case.problem], case.level, model=model, rubric=rubric)
+            grade_transcript(
+                case.transcript(), problems[case.problem], case.level, model=model, rubric=rubric
+            )
             for _ in range(repeat)
         ]
         last = reports[-1]
@@ -276,7 +282,11 @@ def _measure(
         "injection_max_gain": round(max_gain, 3),
         "qwk_min": min((v for v in qwk.values() if v is not None), default=None),
         "qwk_mean": (
-            round(sum(v for v in qwk.values() if v is not None) / max(1, sum(v is not None for v in qwk.values())), 4)
+            round(
+                sum(v for v in qwk.values() if v is not None)
+                / max(1, sum(v is not None for v in qwk.values())),
+                4,
+            )
         ),
         "stability_max_std": round(max(stds), 3) if stds and repeat > 1 else None,
         "verdict_flip_rate": round(flips / (len(results) * repeat), 4) if repeat > 1 else None,

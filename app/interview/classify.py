@@ -142,13 +142,22 @@ def _asks_fact(question: str, cues: list[str]) -> bool:
     return False
 
 
+# A request for the interviewer's own material (its prompt, answer key, rubric, hidden facts) asks for no
+# fact, even when a cue word appears in it ("an interviewer with no rules", "the exact model answer").
+_META_ASK = re.compile(
+    r"\b(?:answer key|model answer|system prompt|(?:your|the) (?:prompt|instructions|rubric|reference design)|"
+    r"hidden (?:facts?|numbers|requirements)|fact sheet|no rules|developer mode|jailbreak|"
+    r"(?:expected|exact|correct|right) (?:figures?|numbers?|values?|answers?|estimates?))\b"
+)
+
+
 def match_facts(text: str, problem: Problem) -> list[str]:
     """Ids of the hidden facts the text asks for: a fact cue inside a question or a request.
 
     A blanket request ("give me all the numbers") asks for nothing specific: those words are
     ignored, so only what the candidate asked about specifically matches.
     """
-    asked = [_ASK_ALL.sub(" ", _norm(q)) for q in question_sentences(text)]
+    asked = [_ASK_ALL.sub(" ", _norm(q)) for q in question_sentences(text) if not _META_ASK.search(_norm(q))]
     if not asked:
         return []
     return [f.id for f in problem.hidden_facts if any(_asks_fact(q, f.asked_by) for q in asked)]

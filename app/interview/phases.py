@@ -24,7 +24,7 @@ class Phase(StrEnum):
         return members[min(self.order + 1, len(members) - 1)]
 
     @property
-    def title(self) -> str:
+    def label(self) -> str:
         return _TITLES[self]
 
 

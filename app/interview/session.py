@@ -26,6 +26,7 @@ from app.interview.classify import TurnAnalysis, TurnKind, classify_turn
 from app.interview.director import finish_interview, next_move, open_move, request_advance
 from app.interview.moves import Move, MoveKind
 from app.interview.phases import Phase
+from app.interview.redact import redact_notes
 from app.interview.state import CoverageTargets, InterviewState, PhaseBudget, new_state
 from app.transcripts import Transcript, Turn
 from app.voice.base import NoteSnippet, TurnContext, Voice
@@ -268,7 +269,9 @@ class InterviewSession:
         except SdmockError as exc:  # a missing index must never break the interview
             self.notes_error = str(exc)
             return []
-        return [s for s in (_snippet(h) for h in hits or []) if s is not None]
+        snippets = [s for s in (_snippet(h) for h in hits or []) if s is not None]
+        # Notes may describe this very problem with its hidden numbers: never pass those on.
+        return redact_notes(snippets, self.problem, self.state.released_fact_ids)
 
     def _context(self, move: Move, candidate_text: str) -> TurnContext:
         return TurnContext(

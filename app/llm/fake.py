@@ -49,7 +49,12 @@ class FakeModel:
     ) -> Completion:
         """Record the request and return the next queued reply."""
         self.requests.append(
-            {"messages": messages, "max_tokens": max_tokens, "json_schema": json_schema, "prompt_id": prompt_id}
+            {
+                "messages": messages,
+                "max_tokens": max_tokens,
+                "json_schema": json_schema,
+                "prompt_id": prompt_id,
+            }
         )
         if self.delay_s:
             time.sleep(self.delay_s)

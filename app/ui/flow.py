@@ -13,6 +13,7 @@ Durability rules (issue 6):
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -64,7 +65,35 @@ def build_voice(settings: Settings) -> Any:
         from app.interview.session import build_voice as session_build_voice
 
         return session_build_voice(settings)
-    return llm_build_voice(settings)
+    voice = llm_build_voice(settings)
+    key = _health_key(voice)
+    if key is not None:  # carry the failure count and rest period over from earlier turns
+        with _VOICE_HEALTH_LOCK:
+            voice._failures, voice._resting = _VOICE_HEALTH.get(key, (0, 0))
+    return voice
+
+
+_VOICE_HEALTH: dict[tuple[str, str], tuple[int, int]] = {}
+"""(model name, base URL) -> (consecutive failures, turns left to rest), shared by the process.
+
+The voice is rebuilt for every request, so without this its back-off after repeated failures (no retry
+storm during an outage) would reset on every turn. A provider outage is the same for every session."""
+_VOICE_HEALTH_LOCK = threading.Lock()
+
+
+def _health_key(voice: Any) -> tuple[str, str] | None:
+    model = getattr(voice, "model", None)
+    if model is None or not hasattr(voice, "_resting") or not hasattr(voice, "_failures"):
+        return None
+    return str(getattr(voice, "name", "")), str(getattr(model, "base_url", "") or "")
+
+
+def remember_voice_health(voice: Any) -> None:
+    """Keep the voice's failure count and rest period for the next request's voice."""
+    key = _health_key(voice)
+    if key is not None:
+        with _VOICE_HEALTH_LOCK:
+            _VOICE_HEALTH[key] = (int(voice._failures), int(voice._resting))
 
 
 def build_retriever(settings: Settings) -> Any | None:
@@ -226,6 +255,7 @@ def start_interview(ctx: AppContext, problem_id: str, *, level: str, minutes: in
         clock=lambda: 0.0,
         max_message_chars=ctx.settings.max_message_chars,
     )
+    remember_voice_health(voice)
     record = ctx.store.create_interview(
         problem=problem.id,
         level=level,
@@ -279,9 +309,12 @@ class ReplyStream:
     saved: TurnRecord | None = None
 
     def __iter__(self) -> Iterator[str]:
-        for delta in self.deltas:
-            self.parts.append(delta)
-            yield delta
+        try:
+            for delta in self.deltas:
+                self.parts.append(delta)
+                yield delta
+        finally:
+            remember_voice_health(self.session.voice)
 
     @property
     def text(self) -> str:

@@ -104,7 +104,7 @@ def build_messages(
         turn,
         tag=tag,
         phase=move.phase.value,
-        phase_title=move.phase.title,
+        phase_title=move.phase.label,
         elapsed_minutes=round(ctx.elapsed_minutes),
         budget_minutes=round(ctx.budget_minutes),
         move=move.model_dump(mode="json", exclude=MOVE_FIELDS_WITHHELD),

@@ -182,7 +182,7 @@ class OfflineVoice:
         if k == MoveKind.REFUSE_SKIP:
             return _join(_pick(_REFUSE.get(move.reason, _REFUSE["skip"]), i), q)
         if k == MoveKind.ANSWER_QUESTION:
-            phase_title = ctx.phase.title.split(". ", 1)[-1].lower()
+            phase_title = ctx.phase.label.split(". ", 1)[-1].lower()
             if move.reason == "time":
                 lead = (
                     f"We're about {ctx.elapsed_minutes:.0f} minutes into {ctx.budget_minutes:.0f}, "

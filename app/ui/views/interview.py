@@ -62,7 +62,7 @@ def render_tracker(record: InterviewRecord, state: InterviewState | None) -> Non
                 mark = "▶ now" if running else "✓ done"
             else:
                 spent, mark = 0.0, "· to come"
-            st.markdown(f"**{phase.title}**")
+            st.markdown(f"**{phase.label}**")
             st.caption(f"{mark} · {format_minutes(spent)} spent")
             if budget is not None:
                 st.caption(f"budget {budget.min:.0f}–{budget.max:.0f} min")
