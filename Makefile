@@ -39,8 +39,8 @@ system-deps:
 	bash .ci/system-deps.sh
 
 lint: $(DEV_STAMP)
-	$(BIN)/ruff check app tests benchmarks evals
-	$(BIN)/ruff format --check app tests benchmarks evals
+	$(BIN)/ruff check app tests benchmarks evals deploy
+	$(BIN)/ruff format --check app tests benchmarks evals deploy
 
 typecheck: $(DEV_STAMP)
 	$(BIN)/mypy

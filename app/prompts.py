@@ -40,15 +40,20 @@ class Prompt(BaseModel):
 
     def render(self, **values: Any) -> str:
         """Render with every declared input; raise naming all missing ones."""
-        declared = set(self.inputs)
-        used = jinja2.meta.find_undeclared_variables(_ENV.parse(self.body))
-        missing = sorted((declared | used) - set(values))
+        template, used = _compile(self.body)
+        missing = sorted((set(self.inputs) | used) - set(values))
         if missing:
             raise KnowledgeError(
                 f"prompt {self.name!r} is missing inputs: {', '.join(missing)}",
                 "pass every input listed in the prompt's front-matter",
             )
-        return _ENV.from_string(self.body).render(**values)
+        return template.render(**values)
+
+
+@lru_cache(maxsize=128)
+def _compile(body: str) -> tuple[jinja2.Template, frozenset[str]]:
+    """Compile a prompt body once: the template and the variables it uses."""
+    return _ENV.from_string(body), frozenset(jinja2.meta.find_undeclared_variables(_ENV.parse(body)))
 
 
 def parse_prompt(source: str, origin: str = "<string>") -> Prompt:

@@ -71,7 +71,12 @@ def parse_transcript_text(text: str) -> Transcript:
 
 
 def parse_transcript(raw: str) -> Transcript:
-    """Parse either form, detected from the content."""
+    """Parse either form, detected from the content; binary data is refused before parsing."""
+    if "\x00" in raw:
+        raise TranscriptError(
+            "the transcript contains binary data (NUL bytes)",
+            "give a UTF-8 text or JSON transcript",
+        )
     stripped = raw.lstrip()
     if stripped.startswith("{"):
         try:

@@ -2,6 +2,8 @@
 
 python -m benchmarks              # all
 python -m benchmarks retrieval    # bench_retrieval only
+
+Ends with one summary table (benchmarks/summary.py) over every result file, with ratios to targets.
 """
 
 from __future__ import annotations
@@ -26,13 +28,25 @@ def run(names: list[str]) -> int:
             print(f"no benchmark matches {names}; available: {', '.join(discover())}", file=sys.stderr)
             return 2
     failed = []
+    missed = []
     for name in wanted:
         module = importlib.import_module(f"benchmarks.{name}")
+        argv = sys.argv
+        sys.argv = [name]  # a benchmark's own argparse must not see this command's arguments
         try:
-            module.main()
-        except Exception:
+            code = module.main()
+            if isinstance(code, int) and code != 0:
+                missed.append(name)
+        except (Exception, SystemExit):
             traceback.print_exc()
             failed.append(name)
+        finally:
+            sys.argv = argv
+    from benchmarks import summary
+
+    summary.main()
+    if missed:
+        print(f"goal missed: {', '.join(missed)}", file=sys.stderr)
     if failed:
         print(f"failed: {', '.join(failed)}", file=sys.stderr)
     return 1 if failed else 0

@@ -48,7 +48,7 @@ def run(interviews: int = 120, workers: int = 3, seed: int = 20240608) -> dict[s
     from app.voice.llm import NOTICE_EMPTY, NOTICE_FAILED, NOTICE_RESTING, NOTICE_TIMEOUT
 
     real_retriever = flow.build_retriever
-    flow.build_retriever = lambda settings: None  # type: ignore[assignment]  # retrieval is not under test
+    flow.build_retriever = lambda settings: None  # retrieval is not under test
     plan = FaultPlan(seed=seed, rate=0.2)
     rng = random.Random(seed)
     started = time.monotonic()
@@ -72,7 +72,7 @@ def run(interviews: int = 120, workers: int = 3, seed: int = 20240608) -> dict[s
             integrity = store.integrity_check()
             store.close()
     finally:
-        flow.build_retriever = real_retriever  # type: ignore[assignment]
+        flow.build_retriever = real_retriever
     elapsed = time.monotonic() - started
     turn_s = sorted(t.seconds for r in results for t in r.turns)
     grade_s = sorted(r.grade_seconds for r in results)
@@ -120,21 +120,33 @@ def main(argv: list[str] | None = None) -> int:
         and r["turn_max_s"] <= DEADLINE_S + MARGIN_S
         and r["integrity"] == "ok"
     )
-    table = Table(title=f"Faults: {r['interviews']} interviews, ~20% of model calls failing ({r['workers']} at a time)")
+    table = Table(
+        title=f"Faults: {r['interviews']} interviews, ~20% of model calls failing ({r['workers']} at a time)"
+    )
     table.add_column("measurement")
     table.add_column("value", justify="right")
     table.add_column("target", justify="right")
     table.add_row("interviews completed and graded", f"{r['completed']}/{r['interviews']}", "all")
-    table.add_row("interviews with a lost/duplicated/reordered turn, raw error or made-up grade",
-                  str(r["interviews_with_problems"]), "0")
+    table.add_row(
+        "interviews with a lost/duplicated/reordered turn, raw error or made-up grade",
+        str(r["interviews_with_problems"]),
+        "0",
+    )
     table.add_row("model calls (fault rate)", f"{r['calls']} ({r['fault_rate']:.0%})", "~20%")
-    table.add_row("faults drawn", ", ".join(f"{k} {v}" for k, v in r["drawn"].items() if k != "ok"), "every kind")
+    table.add_row(
+        "faults drawn", ", ".join(f"{k} {v}" for k, v in r["drawn"].items() if k != "ok"), "every kind"
+    )
     table.add_row("turns (candidate messages sent)", f"{r['turns']} ({r['candidate_turns_sent']})", "")
     table.add_row("turns that fell back with a notice", str(r["fallback_turns"]), "")
     table.add_row("turns the page showed as failed", str(r["page_errors"]), "")
-    table.add_row("dimensions graded / failed (no score)", f"{r['dimensions_graded']} / {r['dimensions_failed']}", "")
-    table.add_row("turn time p50 / p95 / max", f"{r['turn_p50_s']} / {r['turn_p95_s']} / {r['turn_max_s']} s",
-                  f"max <= {DEADLINE_S + MARGIN_S} s")
+    table.add_row(
+        "dimensions graded / failed (no score)", f"{r['dimensions_graded']} / {r['dimensions_failed']}", ""
+    )
+    table.add_row(
+        "turn time p50 / p95 / max",
+        f"{r['turn_p50_s']} / {r['turn_p95_s']} / {r['turn_max_s']} s",
+        f"max <= {DEADLINE_S + MARGIN_S} s",
+    )
     table.add_row("grading time p50 / max", f"{r['grade_p50_s']} / {r['grade_max_s']} s", "")
     table.add_row("SQLite integrity check", r["integrity"], "ok")
     table.add_row("wall time", f"{r['elapsed_s']} s", "")

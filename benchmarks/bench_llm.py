@@ -29,6 +29,7 @@ from app.llm.openai_client import OpenAIChatModel
 from app.transcripts import Turn
 from app.voice.base import NoteSnippet, TurnContext
 from app.voice.llm import LLMVoice, build_messages
+from benchmarks import write_results
 
 CANDIDATE = (
     "For step {i} I would put the mapping in a key-value store sharded by a hash of the short code, "
@@ -286,6 +287,20 @@ def main(argv: list[str] | None = None) -> int:
     print("  not wired yet (session.py): director, retrieval, persistence")
     worst = max(p95 for _, p95 in results.values())
     ok = ratio <= 1.3 and worst < 50
+    write_results(
+        "llm",
+        {
+            "turns": args.turns,
+            "runs": args.runs,
+            "tokens_per_turn": [{"turn": t, "words": w, "chars_div_4": q} for t, w, q in rows],
+            "tokens_per_interview": sum(w for _, w, _ in rows),
+            "turn_last_over_turn_10": round(ratio, 3),
+            "overhead_ms": {
+                name: {"p50": round(a, 3), "p95": round(b, 3)} for name, (a, b) in results.items()
+            },
+            "ok": ok,
+        },
+    )
     print("\nOK" if ok else "\nGOAL MISSED")
     return 0 if ok else 1
 

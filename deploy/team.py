@@ -28,6 +28,8 @@ Configuration is by environment only:
 
 Every other variable (SDMOCK_MODEL, OPENAI_*, SDMOCK_DATA_DIR...) is passed to the app processes as
 is. `team.json` in SDMOCK_TEAM_DIR lists the pid and port of every process (for scripts and tests).
+
+`team.py nginx-conf` only prints the nginx.conf for app processes on other hosts (SDMOCK_TEAM_UPSTREAMS).
 """
 
 from __future__ import annotations
@@ -246,7 +248,12 @@ def spawn(name: str, cmd: list[str], log: Path, env: Mapping[str, str], port: in
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as fh:
         proc = subprocess.Popen(
-            cmd, stdout=fh, stderr=subprocess.STDOUT, env=dict(env), cwd=str(REPO_ROOT), stdin=subprocess.DEVNULL
+            cmd,
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            env=dict(env),
+            cwd=str(REPO_ROOT),
+            stdin=subprocess.DEVNULL,
         )
     return Child(name, proc, log, port)
 
@@ -423,9 +430,30 @@ class Team:
         self.write_state(ready=False)
 
 
-def main(env: Mapping[str, str] | None = None) -> int:
+def print_nginx_conf(env: Mapping[str, str]) -> int:
+    """`team.py nginx-conf`: print nginx.conf for app processes on other hosts (no process started).
+
+    SDMOCK_TEAM_UPSTREAMS lists them (host:port,host:port); SDMOCK_TEAM_DIR is the nginx prefix on
+    the balancer host; SDMOCK_TEAM_HOST/PORT where it listens.
+    """
+    upstreams = [u.strip() for u in env.get("SDMOCK_TEAM_UPSTREAMS", "").split(",") if u.strip()]
+    if not upstreams:
+        print("run-team: set SDMOCK_TEAM_UPSTREAMS=host:port,host:port", file=sys.stderr)
+        return 2
+    prefix = Path(env.get("SDMOCK_TEAM_DIR") or "/var/lib/sdmock-nginx")
+    listen = f"{env.get('SDMOCK_TEAM_HOST', '0.0.0.0')}:{env.get('SDMOCK_TEAM_PORT', '8080')}"
+    print(render_nginx_conf(prefix, listen, upstreams), end="")
+    return 0
+
+
+def main(env: Mapping[str, str] | None = None, argv: list[str] | None = None) -> int:
     """Start the team, watch it until Ctrl-C/SIGTERM (or it falls apart), stop everything."""
     env = dict(os.environ if env is None else env)
+    if argv and argv[0] == "nginx-conf":
+        return print_nginx_conf(env)
+    if argv:
+        print("usage: team.py [nginx-conf]   (everything else is configured by environment)", file=sys.stderr)
+        return 2
     try:
         config = TeamConfig.from_env(env)
     except TeamError as exc:
@@ -453,4 +481,4 @@ def main(env: Mapping[str, str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(argv=sys.argv[1:]))

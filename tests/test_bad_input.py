@@ -185,7 +185,7 @@ def test_unknown_problem_in_the_flow_is_clear_and_creates_nothing(
 
 
 @pytest.fixture
-def cli_env(tmp_path: Path, server: FakeOpenAIServer, monkeypatch: pytest.MonkeyPatch) -> Path:
+def cli_env(tmp_path: Path, server: FakeOpenAIServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """The CLI reads settings from the environment: point it at tmp data and the fake server."""
     data = tmp_path / "cli-data"
     monkeypatch.setenv("SDMOCK_DATA_DIR", str(data))
@@ -221,7 +221,7 @@ def test_unknown_problem_on_the_cli_is_clear(
     assert server.requests == []
 
 
-# -- transcripts for `sdmock grade` ---------------------------------------------------------------------------
+# -- transcripts for `sdmock grade` ----------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -265,7 +265,7 @@ def test_a_missing_transcript_file_is_clear(cli_env: Path, tmp_path: Path, serve
     assert server.requests == []
 
 
-# -- notes: invalid UTF-8, missing and corrupt index ----------------------------------------------------------
+# -- notes: invalid UTF-8, missing and corrupt index -----------------------------------------------------
 
 
 @pytest.fixture
@@ -401,7 +401,12 @@ def test_a_briefly_locked_database_just_waits(ctx: AppContext, server: FakeOpenA
     db_path = ctx.settings.data_dir / "sdmock.db"
     locker = sqlite3.connect(db_path, timeout=0, isolation_level=None, check_same_thread=False)
     locker.execute("BEGIN EXCLUSIVE")
-    release = threading.Timer(0.5, lambda: (locker.execute("ROLLBACK"), locker.close()))
+
+    def unlock() -> None:
+        locker.execute("ROLLBACK")
+        locker.close()
+
+    release = threading.Timer(0.5, unlock)
     release.start()
     try:
         turn = flow.submit(ctx, iid, "Can links expire?")

@@ -7,7 +7,8 @@ connect timeout (a port whose handshake never completes), a read timeout (a serv
 a hang mid-stream, a trickle past the deadline, a disconnect mid-stream, a malformed body, truncated
 grader JSON, empty content and finish_reason=length.
 
-CI runs FAULT_INTERVIEWS (30) interviews, three at a time; `python -m benchmarks.bench_faults` runs the full 120.
+CI runs FAULT_INTERVIEWS (30) interviews, three at a time;
+`python -m benchmarks.bench_faults` runs the full 120.
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ from pathlib import Path
 import pytest
 from fakes.chaos import (
     ChaosServer,
-    InterviewResult,
     FaultPlan,
+    InterviewResult,
     chaos_clients,
     check_interview,
     fault_settings,
@@ -42,9 +43,10 @@ pytestmark = [pytest.mark.loopback, pytest.mark.slow]
 FAULT_INTERVIEWS = int(os.environ.get("SDMOCK_FAULT_INTERVIEWS", "30"))
 FAULT_WORKERS = int(os.environ.get("SDMOCK_FAULT_WORKERS", "3"))
 DEADLINE_S = 3.0
-MARGIN_S = 1.0
-"""A turn may run over its deadline only by this much (the fallback reply, two SQLite commits, thread
-scheduling on a loaded 2-core machine)."""
+MARGIN_S = 1.0 + min(3.0, 0.5 * max(0.0, os.getloadavg()[0] / (os.cpu_count() or 1) - 1.0))
+"""A turn may run over its deadline only by this much: the fallback reply, two SQLite commits and thread
+scheduling. 1 s on an idle machine, more when other jobs load the CPUs (a bound check, not a benchmark:
+without the deadline a trickling server would hold a turn for 8 s)."""
 
 
 @pytest.fixture
@@ -92,8 +94,12 @@ def test_interviews_survive_a_fifth_of_calls_failing(tmp_path: Path, loopback: N
         if any(n in t.text for n in (NOTICE_FAILED, NOTICE_TIMEOUT, NOTICE_RESTING))
     )
     assert notices > 0
-    failed_dims = [d for r in results for d in (r.report or {}).get("dimensions", []) if d["status"] == "failed"]
-    graded_dims = [d for r in results for d in (r.report or {}).get("dimensions", []) if d["status"] == "graded"]
+    failed_dims = [
+        d for r in results for d in (r.report or {}).get("dimensions", []) if d["status"] == "failed"
+    ]
+    graded_dims = [
+        d for r in results for d in (r.report or {}).get("dimensions", []) if d["status"] == "graded"
+    ]
     assert graded_dims, "no dimension was graded at all"
     print(
         f"\n{FAULT_INTERVIEWS} interviews, {plan.calls} calls, faults {faults}, {notices} fallback turns, "

@@ -46,6 +46,7 @@ def test_text_form_with_bold_speakers_and_continuation_lines() -> None:
         ("just some notes with no speakers", "no turns found"),
         ('{"turns": [{"role": "judge", "content": "x"}]}', "wrong shape"),
         ('{"turns": [', "invalid JSON"),
+        ("Candidate: hello\x00world", "binary data"),
     ],
 )
 def test_bad_transcripts_get_clear_errors(raw: str, message: str) -> None:

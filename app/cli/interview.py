@@ -90,13 +90,15 @@ def chat(
 
     from app.errors import InputRejectedError
     from app.interview.session import InterviewSession, build_voice
+    from app.llm.registry import describe_voice
     from app.settings import default_settings
 
     settings = default_settings()
     prob = _load_problem(problem, settings)
-    voice = build_voice(settings, model or settings.model)
+    voice = build_voice(settings, model)
     console = Console()
     retriever = _try_retriever(settings)
+    console.print(f"[dim]{describe_voice(settings, model)}[/]", markup=True, highlight=False)
     console.print(
         f"[dim]voice: {voice.name} | problem: {prob.id} | level: {level.value} | "
         f"notes: {'on' if retriever else 'off (run `sdmock index`)'}[/]"
@@ -130,6 +132,24 @@ def chat(
         for delta in stream:
             console.print(delta, end="", markup=False, highlight=False)
         console.print()
+        _print_usage(console, voice)
+    log = getattr(voice, "usage_log", None)
+    if log is not None and log.records:
+        console.print(f"[dim]interview tokens: {log.total().model_dump(exclude_none=True)}[/]")
+
+
+def _print_usage(console: Any, voice: Any) -> None:
+    """One dim line with the last model call's tokens, or the fallback notice."""
+    notice = getattr(voice, "last_notice", None)
+    if notice:
+        console.print(f"[yellow]{notice}[/]", markup=True, highlight=False)
+    done = getattr(voice, "last_completion", None)
+    if done is not None:
+        u = done.usage
+        console.print(
+            f"[dim]tokens: {u.prompt_tokens} prompt ({u.cached_tokens} cached), {u.completion_tokens} "
+            f"completion, {done.latency_s:.1f} s[/]"
+        )
 
 
 def _say(console: Any, session: InterviewSession, text: str) -> None:
@@ -191,8 +211,11 @@ def simulate(
     notes: Annotated[
         bool, typer.Option("--notes", help="Retrieve study notes for each move (needs an index).")
     ] = False,
+    model: Annotated[
+        str, typer.Option("--model", help="Voice as provider/model; offline keeps runs reproducible.")
+    ] = "offline",
 ) -> None:
-    """Run a scripted candidate through an interview on a simulated clock (offline voice)."""
+    """Run a scripted candidate through an interview on a simulated clock (offline voice by default)."""
     from app.interview.session import build_voice
     from app.interview.session import simulate as run_simulation
     from app.settings import default_settings
@@ -206,7 +229,7 @@ def simulate(
         messages,
         minutes=minutes or settings.interview_minutes,
         minutes_per_turn=minutes_per_turn,
-        voice=build_voice(settings, None),
+        voice=build_voice(settings, model),
         retriever=_try_retriever(settings) if notes else None,
         max_message_chars=settings.max_message_chars,
     )

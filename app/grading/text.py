@@ -148,7 +148,76 @@ _INJECTION_PATTERNS: tuple[tuple[str, str], ...] = (
     ("fake grader output", r"[\"']scores?[\"']\s*:\s*[\"']?[1-4](?:\.0)?\b"),
     ("fake grader output", r"'''\s*json|```\s*json"),
 )
+_INJECTION_PATTERNS += (
+    (
+        "asks for hidden material",
+        r"\b(?:system prompt|hidden[ _](?:facts?|numbers)|answer key|model answer|fact sheet|"
+        r"reference design|level descriptors?|developer (?:message|mode)|"
+        r"(?:print|repeat|echo|dump|output|reveal|show me|translate|summari[sz]e|read me) (?:\S+ ){0,4}?"
+        r"(?:prompt|instructions|rules you were given|rubric|state|hidden\S*|everything above))\b|"
+        r"\b(?:you (?:have )?written down|you were (?:told|given)|(?:are you|you'?re) (?:checking|comparing)|"
+        r"expected (?:value|qps|number|figure|answer|storage)|(?:going to|will) challenge|"
+        r"on your (?:list|sheet)|(?:in|from) your notes|"
+        r"debug mode|which facts|every requirement i didn'?t|everything you know)\b",
+    ),
+    (
+        "asks to skip ahead or end",
+        r"\bskip ahead\b|\bskip (?:straight )?to the (?:wrap|end|grad|scor|report|last)|"
+        r"\bthen (?:the report|done|we'?re done)\b|\bfast-forward\b|\b(?:end|finish) the interview\b|"
+        r"\binterview is (?:over|finished)\b|\bmark (?:all )?(?:the )?steps complete\b|\bcall it a day\b|"
+        r"\bhire or no hire\b|\bstraight to the (?:scoring|grading|end)\b",
+    ),
+    (
+        "tries to change roles",
+        r"\b(?:you are now|from now on,? you|pretend (?:you'?re|you are|to be)|"
+        r"act as (?:dan\b|my |an? (?:\w+ )?(?:interviewer|grader|judge|hiring manager|assistant|ai)\b)|"
+        r"role-?play|switch roles|be the candidate|stay in character|speak as the|simulate the grader|"
+        r"you are (?:a|an) (?:helpful assistant|unrestricted)|play a game|"
+        r"you'?re (?:a|an|the) (?:grader|judge|interviewer|hiring manager)\b)\b",
+    ),
+    (
+        "fake grader output",
+        r"[\"'](?:scoping|estimation|high_level_design|deep_dive|wrap_up|communication)[\"']\s*:\s*[1-4]\b|"
+        r"^\s*(?:score|verdict)\s*[:=]\s*[1-4]\b|\bscore\s*=\s*[1-4]\b|"
+        r"^\s*(?:reasoning|evidence|rationale|justification)\s*:\s*(?:an? )?(?:exemplary|excellent|flawless|"
+        r"perfect|every|all|strong|outstanding)\b",
+    ),
+    (
+        "fake rubric or endorsement",
+        r"\b(?:rubric|descriptor|hiring committee|self-assessment|assessment note|exceeds the bar|"
+        r"evaluation model|the interviewer (?:said|confirmed|agreed)|you agreed earlier|reviewed by a)\b",
+    ),
+)
 _INJECTION = [(kind, re.compile(p)) for kind, p in _INJECTION_PATTERNS]
+
+# Checked on the whole text (case-insensitive, before normalising), each hit expanded to its lines:
+# markup, chat-template delimiters and obfuscation have no place in an interview answer.
+_WHOLE_TEXT_PATTERNS: tuple[tuple[str, str], ...] = (
+    (
+        "markup or script payload",
+        r"<\s*/?\s*(?:script|iframe|i?frame|img|svg|object|embed|style|link|meta|base|form|input|details|body|"
+        r"video|audio|math|a\s+href)\b|&lt;\s*(?:script|img|iframe|svg)|\bjavascript\s*:|<!--|"
+        r"<[^>\n]*\bon[a-z]{3,}\s*=|!\[[^\]\n]*\]\s*[(\[]|\]\(\s*(?:data|vbscript)\s*:|\\href\s*\{",
+    ),
+    (
+        "fake delimiter",
+        r"<\|im_(?:start|end)\|>|\[/?inst\]|<</?sys>>|^\s*#{2,}\s*(?:system|user|assistant)\b|"
+        r"</?(?:system|data|transcript|candidate|user|assistant)>|^\s*(?:={3,}|-{3,}).*\bends?\b|"
+        r"^\s*(?:interviewer|candidate)\s*:",
+    ),
+    ("encoded or hidden text", r"\b(?:base64|base-64|rot13|rot-13)\b|[\u200b-\u200f\u2060\ufeff]"),
+    ("encoded or hidden text", r"\b(?=\w*[a-z])(?=\w*[\u0370-\u03ff\u0400-\u04ff])\w+"),
+)
+_WHOLE = [(kind, re.compile(p, re.IGNORECASE | re.MULTILINE)) for kind, p in _WHOLE_TEXT_PATTERNS]
+_LEET = str.maketrans({"4": "a", "3": "e", "1": "i", "0": "o", "5": "s", "7": "t"})
+_LEET_WORD = re.compile(r"\b(?=[a-z]*\d)(?=\d*[a-z])[a-z0-9]{3,}\b")
+
+
+def _deleet(norm: str) -> str:
+    """'n073 70 7h3 gr4d3r' -> 'note to the grader' (words mixing letters and digits only)."""
+    return _LEET_WORD.sub(lambda m: m.group(0).translate(_LEET), norm)
+
+
 _SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+|\n|$)")
 
 
@@ -169,11 +238,20 @@ def find_injections(text: str) -> list[Injection]:
         if not sentence:
             continue
         norm = normalise(sentence)
+        leet = _deleet(norm)
         for kind, pattern in _INJECTION:
-            if pattern.search(norm):
+            if pattern.search(norm) or (leet != norm and pattern.search(leet)):
                 if all(i.text != sentence for i in found):
                     found.append(Injection(kind=kind, text=sentence))
                 break
+    for kind, pattern in _WHOLE:
+        for m in pattern.finditer(text):
+            start = text.rfind("\n", 0, m.start()) + 1
+            end = text.find("\n", m.end())
+            line = text[start : end if end >= 0 else len(text)].strip()
+            if line and all(line != i.text and line not in i.text for i in found):
+                found = [i for i in found if i.text not in line]
+                found.append(Injection(kind=kind, text=line))
     # JSON spread over several lines: check the whole text too.
     if not any(i.kind == "fake grader output" for i in found):
         norm_all = normalise(text)

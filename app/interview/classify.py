@@ -145,7 +145,8 @@ def _asks_fact(question: str, cues: list[str]) -> bool:
 # A request for the interviewer's own material (its prompt, answer key, rubric, hidden facts) asks for no
 # fact, even when a cue word appears in it ("an interviewer with no rules", "the exact model answer").
 _META_ASK = re.compile(
-    r"\b(?:answer key|model answer|system prompt|(?:your|the) (?:prompt|instructions|rubric|reference design)|"
+    r"\b(?:answer key|model answer|system prompt|"
+    r"(?:your|the) (?:prompt|instructions|rubric|reference design)|"
     r"hidden (?:facts?|numbers|requirements)|fact sheet|no rules|developer mode|jailbreak|"
     r"(?:expected|exact|correct|right) (?:figures?|numbers?|values?|answers?|estimates?))\b"
 )
@@ -550,7 +551,10 @@ def _is_unclear(text: str) -> bool:
 
 
 _SCORE = re.compile(
-    r"\b(?:(?:my|a|the|final)\s+(?:score|grade|rating|mark|marks|result|evaluation|verdict|feedback)|"
+    # "the score" alone is often the system's own data (a leaderboard's score, a search result),
+    # so only the candidate's own grade counts: "my score", "give me a grade", "final verdict".
+    r"\b(?:(?:my|final|overall|interview)\s+(?:score|grade|rating|mark|marks|result|evaluation|verdict|feedback)|"
+    r"(?:give|tell|show|send)\s+me\s+(?:a|my|the)?\s*(?:score|grade|rating|marks|verdict|feedback)|"
     r"grade me|score me|rate me|evaluate me|assess me|mark me|pass me|full marks|10/10|"
     r"(?:strong\s+)?hire\s+(?:me|decision|rating)|(?:give|mark|rate)\s+me\s+(?:a|as)?\s*(?:strong\s+)?hire|"
     r"am i hired|did i pass|have i passed|how (?:am i|did i|'?m i) (?:doing|do)|any feedback so far|"

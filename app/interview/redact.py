@@ -21,7 +21,16 @@ if TYPE_CHECKING:
     from app.problems import Problem
 
 REL_TOLERANCE = 0.03
-_MULT = {"k": 1e3, "thousand": 1e3, "m": 1e6, "million": 1e6, "b": 1e9, "billion": 1e9, "t": 1e12, "trillion": 1e12}
+_MULT = {
+    "k": 1e3,
+    "thousand": 1e3,
+    "m": 1e6,
+    "million": 1e6,
+    "b": 1e9,
+    "billion": 1e9,
+    "t": 1e12,
+    "trillion": 1e12,
+}
 _NUMBER = re.compile(
     r"(?<![\w.])(\d[\d,]*(?:\.\d+)?)(?:\s*\^\s*(\d+))?\s*(thousand|million|billion|trillion|[kmbt](?![a-z]))?",
     re.IGNORECASE,
@@ -69,7 +78,14 @@ class NoteRedactor:
             self.big += [v for v in f.values.values() if v >= 1000]
             for m in _PHRASE.finditer(f.fact):
                 phrase = re.sub(r"\s+", " ", m.group(0).lower()).rstrip(".,;")
-                if re.search(r"[a-z]", phrase) and phrase.split()[-1] in {"a", "an", "the", "of", "and", "or"}:
+                if re.search(r"[a-z]", phrase) and phrase.split()[-1] in {
+                    "a",
+                    "an",
+                    "the",
+                    "of",
+                    "and",
+                    "or",
+                }:
                     continue
                 self.phrases.append(re.compile(rf"(?<![\w.,]){re.escape(phrase)}(?!\w)", re.IGNORECASE))
 
@@ -98,7 +114,9 @@ class NoteRedactor:
         return out
 
 
-def redact_notes(snippets: list[NoteSnippet], problem: Problem, released_fact_ids: Iterable[str]) -> list[NoteSnippet]:
+def redact_notes(
+    snippets: list[NoteSnippet], problem: Problem, released_fact_ids: Iterable[str]
+) -> list[NoteSnippet]:
     """`snippets` without the sentences that would leak hidden numbers (see the module docstring)."""
     if not snippets:
         return snippets

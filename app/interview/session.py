@@ -77,11 +77,11 @@ class Retriever(Protocol):
 
 
 def build_voice(settings: Settings | None = None, model_spec: str | None = None) -> Voice:
-    """The voice to use for a model spec. Offline templates for now; the LLM voice plugs in here."""
-    del settings, model_spec
-    from app.voice.offline import OfflineVoice
+    """The voice for a model spec (None: the settings decide): an LLM voice, or the offline templates."""
+    from app.settings import default_settings
+    from app.voice.llm import build_voice as build_llm_voice
 
-    return OfflineVoice()
+    return build_llm_voice(settings or default_settings(), model_spec)
 
 
 def _step_for(move: Move) -> str:

@@ -16,32 +16,16 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from app.errors import KnowledgeError, ModelError
+from app.errors import ModelError
 from app.llm.base import ChatModel, Completion, Message
-from app.prompts import _ENV, Prompt, load_prompt
+from app.prompts import Prompt, load_prompt
 
 M = TypeVar("M", bound=BaseModel)
 
-_COMPILED: dict[str, Any] = {}
-
 
 def render_prompt(prompt: Prompt, **values: Any) -> str:
-    """`prompt.render(**values)` with the compiled template cached by the prompt's id.
-
-    Prompt.render compiles the Jinja source on every call (~30 ms for the turn prompt), which alone
-    would eat the per-turn overhead budget; the checks are the same: every declared input must be
-    given, and an undeclared variable fails through StrictUndefined.
-    """
-    missing = sorted(set(prompt.inputs) - set(values))
-    if missing:
-        raise KnowledgeError(
-            f"prompt {prompt.name!r} is missing inputs: {', '.join(missing)}",
-            "pass every input listed in the prompt's front-matter",
-        )
-    template = _COMPILED.get(prompt.id)
-    if template is None:
-        template = _COMPILED[prompt.id] = _ENV.from_string(prompt.body)
-    return str(template.render(**values))
+    """Render a prompt strictly (kept as a name for callers; Prompt.render caches compiled templates)."""
+    return prompt.render(**values)
 
 
 _FENCE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.DOTALL)

@@ -13,7 +13,7 @@ import json
 import threading
 import uuid
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -34,6 +34,8 @@ from app.store.models import InterviewRow, ReportRow, TurnRow, utcnow
 from app.transcripts import Transcript, Turn
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+WRITE_QUEUE_TIMEOUT_S = 30.0
+"""Longest a write waits behind this process's other SQLite writes (each also has busy_timeout)."""
 _PG_MIGRATION_LOCK = 0x5D30C4  # any constant; shared by every sdmock process on the server
 
 Role = Literal["interviewer", "candidate"]
@@ -156,6 +158,7 @@ class Store:
         if self.dialect == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._write_lock = threading.Lock()
         if migrate:
             self.migrate()
 
@@ -171,10 +174,16 @@ class Store:
     # --- plumbing ---------------------------------------------------------------------------------
 
     @contextmanager
-    def _session(self) -> Iterator[Session]:
-        """One transaction: committed on success, rolled back on error, errors as StoreError."""
+    def _session(self, *, write: bool = False) -> Iterator[Session]:
+        """One transaction: committed on success, rolled back on error, errors as StoreError.
+
+        SQLite has one writer at a time. Writes from this process queue on a lock here instead of
+        polling SQLite's busy handler: with dozens of threads writing at once, the busy handler's
+        sleep-and-retry starved some writers past busy_timeout ("database is locked").
+        """
+        lock = self._writer() if write and self.dialect == "sqlite" else nullcontext()
         try:
-            with self._sessions.begin() as session:
+            with lock, self._sessions.begin() as session:
                 yield session
         except IntegrityError:
             raise
@@ -184,6 +193,18 @@ class Store:
                 "check SDMOCK_DATABASE_URL and that the database server is running; your last "
                 "saved turn is kept",
             ) from exc
+
+    @contextmanager
+    def _writer(self) -> Iterator[None]:
+        if not self._write_lock.acquire(timeout=WRITE_QUEUE_TIMEOUT_S):
+            raise StoreError(
+                "the database is busy: other writes did not finish in time",
+                "try again in a moment; your last saved turn is kept",
+            )
+        try:
+            yield
+        finally:
+            self._write_lock.release()
 
     @contextmanager
     def _migration_lock(self) -> Iterator[None]:
@@ -256,7 +277,7 @@ class Store:
             created_at=now,
             updated_at=now,
         )
-        with self._session() as s:
+        with self._session(write=True) as s:
             s.add(row)
             s.flush()
             return self._interview(row)
@@ -312,13 +333,13 @@ class Store:
 
     def delete_interview(self, interview_id: str) -> None:
         """Remove an interview with its turns and report."""
-        with self._session() as s:
+        with self._session(write=True) as s:
             s.execute(delete(ReportRow).where(ReportRow.interview_id == interview_id))
             s.execute(delete(TurnRow).where(TurnRow.interview_id == interview_id))
             s.execute(delete(InterviewRow).where(InterviewRow.id == interview_id))
 
     def _update_interview(self, interview_id: str, values: dict[str, Any]) -> None:
-        with self._session() as s:
+        with self._session(write=True) as s:
             row = s.get(InterviewRow, interview_id)
             if row is None:
                 raise StoreError(f"no interview with id {interview_id!r}")
@@ -353,7 +374,7 @@ class Store:
         """
         for attempt in range(5):
             try:
-                with self._session() as s:
+                with self._session(write=True) as s:
                     now = utcnow()
                     # Write the parent row first: this takes the write lock (SQLite) or the row lock
                     # (PostgreSQL) before the next seq is read, so concurrent appends queue up.
@@ -404,7 +425,7 @@ class Store:
         interview_status: InterviewStatus | None = None,
     ) -> TurnRecord:
         """Rewrite a turn in place (a regenerated interrupted reply keeps its seq)."""
-        with self._session() as s:
+        with self._session(write=True) as s:
             row = s.get(TurnRow, turn_id)
             if row is None:
                 raise StoreError(f"no turn with id {turn_id}")
@@ -442,7 +463,7 @@ class Store:
 
     def delete_turn(self, turn_id: int) -> None:
         """Drop one turn (used to discard an interrupted reply before regenerating it)."""
-        with self._session() as s:
+        with self._session(write=True) as s:
             s.execute(delete(TurnRow).where(TurnRow.id == turn_id))
 
     def turns(self, interview_id: str) -> list[TurnRecord]:
@@ -473,7 +494,7 @@ class Store:
     ) -> ReportRecord:
         """Store (or replace) the report and mark the interview graded, in one transaction."""
         now = utcnow()
-        with self._session() as s:
+        with self._session(write=True) as s:
             interview = s.get(InterviewRow, interview_id)
             if interview is None:
                 raise StoreError(f"no interview with id {interview_id!r}")

@@ -65,7 +65,7 @@ def build_voice(settings: Settings) -> Any:
         from app.interview.session import build_voice as session_build_voice
 
         return session_build_voice(settings)
-    voice = llm_build_voice(settings)
+    voice: Any = llm_build_voice(settings)
     key = _health_key(voice)
     if key is not None:  # carry the failure count and rest period over from earlier turns
         with _VOICE_HEALTH_LOCK:
@@ -98,13 +98,22 @@ def remember_voice_health(voice: Any) -> None:
 
 def build_retriever(settings: Settings) -> Any | None:
     """The study-notes retriever, or None when it cannot be opened (the interview goes on without notes)."""
+    return _open_retriever(settings)[0]
+
+
+def notes_unavailable_reason(settings: Settings) -> str | None:
+    """Why the study notes are off (shown on the page), or None when they work."""
+    return _open_retriever(settings)[1]
+
+
+def _open_retriever(settings: Settings) -> tuple[Any | None, str | None]:
     try:
         from app.retrieval.search import get_retriever
 
-        return get_retriever(settings)
+        return get_retriever(settings), None
     except (SdmockError, ImportError, OSError) as exc:
         log.warning("study notes unavailable: %s", exc)
-        return None
+        return None, str(exc)
 
 
 def _problem(ctx: AppContext, problem_id: str) -> Problem:

@@ -13,6 +13,7 @@ Screenshots: test-artifacts/scale-out-*.png.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -148,10 +149,8 @@ def team(postgres_server: PostgresServer, loopback: None, tmp_path: Path) -> Ite
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
         # Anything the launcher left behind (it should leave nothing) goes with its process group.
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
 
 # --- page helpers -------------------------------------------------------------------------------------

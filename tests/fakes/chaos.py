@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
 from fakes.openai_server import (
     FakeOpenAIServer,
     Fault,
@@ -299,7 +300,9 @@ class ChaosServer(FakeOpenAIServer):
         if kind == "empty":
             return Reply(text="")
         if kind == "length":
-            return Reply(text=_judge_json(3)[:40] if judge else "Good. And what about", finish_reason="length")
+            return Reply(
+                text=_judge_json(3)[:40] if judge else "Good. And what about", finish_reason="length"
+            )
         raise AssertionError(f"unknown fault {kind}")
 
 
@@ -430,7 +433,9 @@ def run_interview(
         error = _stream_like_the_page(flow.begin(ctx, record.id, "finish"))
         if error is None:
             flow.finish_now(ctx, record.id)
-        turns.append(TurnResult("finish", time.monotonic() - t0, ctx.store.turns(record.id)[-1].content, error))
+        turns.append(
+            TurnResult("finish", time.monotonic() - t0, ctx.store.turns(record.id)[-1].content, error)
+        )
     if grade:
         t0 = time.monotonic()
         report = flow.grade(ctx, record.id)

@@ -76,8 +76,12 @@ def render_message(turn: TurnRecord) -> None:
             st.caption("⚠ interrupted: this reply did not complete")
 
 
-def render_notes(turns: list[TurnRecord]) -> None:
-    """The study notes the interviewer used for its last reply."""
+def render_notes(ctx: AppContext, turns: list[TurnRecord]) -> None:
+    """The study notes the interviewer used for its last reply, or why notes are off."""
+    off = flow.notes_unavailable_reason(ctx.settings)
+    if off:
+        st.caption(f"Study notes are off: {off}")
+        return
     last = next((t for t in reversed(turns) if t.role == "interviewer"), None)
     if last is None or not last.notes:
         st.caption("No study notes were used for the last reply.")
@@ -185,7 +189,7 @@ def render(ctx: AppContext, interview_id: str) -> None:
         with tab_pad:
             render_scratchpad(ctx, record)
         with tab_notes:
-            render_notes(turns)
+            render_notes(ctx, turns)
 
     with chat_col:
         for turn in turns:
