@@ -97,3 +97,46 @@ def test_chat_runs_offline_until_finish(monkeypatch: pytest.MonkeyPatch) -> None
     assert result.exit_code == 0, result.output
     assert "voice: offline" in result.output
     assert "100 million" in result.output
+
+
+def test_chat_with_an_openai_compatible_model_uses_it_and_says_so(
+    loopback: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`sdmock chat --model openai/...` talks to the configured server and shows voice and tokens."""
+    from typer.testing import CliRunner
+
+    from app.cli import cli
+    from app.settings import default_settings
+    from fakes.openai_server import FakeOpenAIServer, reply
+
+    with FakeOpenAIServer(
+        reply("Good question: about 100 million new short URLs a day. What next?")
+    ) as server:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-real")
+        default_settings.cache_clear()
+        try:
+            result = CliRunner().invoke(
+                cli,
+                ["chat", "--problem", "url-shortener", "--level", "senior", "--model", "openai/gpt-4o-mini"],
+                input="How many new URLs are created per day?\n/finish\n",
+            )
+        finally:
+            default_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    assert "openai/gpt-4o-mini" in result.output
+    assert "about 100 million new short URLs a day" in result.output
+    assert "tokens:" in result.output
+    assert len(server.requests) >= 1
+
+
+def test_chat_without_key_or_local_model_runs_offline_and_says_so() -> None:
+    from typer.testing import CliRunner
+
+    from app.cli import cli
+
+    result = CliRunner().invoke(
+        cli, ["chat", "--problem", "url-shortener", "--level", "mid"], input="/finish\n"
+    )
+    assert result.exit_code == 0, result.output
+    assert "voice: offline" in result.output

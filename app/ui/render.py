@@ -16,6 +16,9 @@ _REF_DEF = re.compile(r"^\s{0,3}\[[^\]\n]+\]:\s*\S+.*$", re.MULTILINE)
 _CODE = re.compile(r"(```.*?(?:```|\Z)|~~~.*?(?:~~~|\Z)|`[^`\n]+`)", re.DOTALL)
 
 
+_BARE_AMP = re.compile(r"&(?!(?:[A-Za-z][A-Za-z0-9]{1,31}|#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6});)")
+
+
 def safe_markdown(text: str) -> str:
     """Markdown that shows the text but cannot load images, run HTML or trigger LaTeX.
 
@@ -31,7 +34,9 @@ def _neutralise(out: str) -> str:
     # Reference definitions could still back an image written another way; show them as plain text.
     out = _REF_DEF.sub(lambda m: m.group(0).replace("[", "\\[", 1), out)
     # Escape HTML and Streamlit's own inline syntax ($LaTeX$) so the text stays text.
-    out = out.replace("&", "&amp;").replace("<", "&lt;")
+    # An entity already in the text ("&lt;" from the report's own escaping) stays: it renders as a
+    # character, never as a tag, and escaping it again would show "&lt;" to the reader.
+    out = _BARE_AMP.sub("&amp;", out).replace("<", "&lt;")
     out = out.replace("$", "\\$")
     return out.replace("![", "!\\[")
 
