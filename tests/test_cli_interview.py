@@ -103,11 +103,11 @@ def test_chat_with_an_openai_compatible_model_uses_it_and_says_so(
     loopback: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`sdmock chat --model openai/...` talks to the configured server and shows voice and tokens."""
+    from fakes.openai_server import FakeOpenAIServer, reply
     from typer.testing import CliRunner
 
     from app.cli import cli
     from app.settings import default_settings
-    from fakes.openai_server import FakeOpenAIServer, reply
 
     with FakeOpenAIServer(
         reply("Good question: about 100 million new short URLs a day. What next?")
