@@ -17,7 +17,6 @@ import statistics
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -31,20 +30,11 @@ def run(interviews: int = 120, workers: int = 3, seed: int = 20240608) -> dict[s
     """Run the interviews; return counts and timings."""
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
     from fakes.chaos import (
-        ChaosServer,
         FaultPlan,
-        InterviewResult,
-        chaos_clients,
-        check_interview,
-        fault_settings,
-        new_marker,
-        run_interview,
-        script_for,
+        run_fault_interviews,
     )
 
-    from app.store import Store
     from app.ui import flow
-    from app.ui.context import AppContext
     from app.voice.llm import NOTICE_EMPTY, NOTICE_FAILED, NOTICE_RESTING, NOTICE_TIMEOUT
 
     real_retriever = flow.build_retriever
@@ -53,24 +43,17 @@ def run(interviews: int = 120, workers: int = 3, seed: int = 20240608) -> dict[s
     rng = random.Random(seed)
     started = time.monotonic()
     try:
-        with tempfile.TemporaryDirectory() as tmp, ChaosServer() as server, chaos_clients(plan):
-            settings = fault_settings(Path(tmp) / "data", server.base_url, turn_deadline_s=DEADLINE_S)
-            store = Store.from_settings(settings)
-            ctx = AppContext(settings=settings, store=store)
-            markers = [new_marker(i, rng) for i in range(interviews)]
-
-            def one(i: int) -> InterviewResult:
-                return run_interview(ctx, markers[i], script_for(markers[i], 6 + i % 3))
-
-            with ThreadPoolExecutor(max_workers=workers) as pool:
-                results = list(pool.map(one, range(interviews)))
-            problems = {
-                r.marker: found
-                for r in results
-                if (found := check_interview(ctx, r, deadline_s=DEADLINE_S, margin_s=MARGIN_S))
-            }
-            integrity = store.integrity_check()
-            store.close()
+        with tempfile.TemporaryDirectory() as tmp:
+            run = run_fault_interviews(
+                Path(tmp) / "data",
+                plan,
+                interviews=interviews,
+                workers=workers,
+                rng=rng,
+                deadline_s=DEADLINE_S,
+                margin_s=MARGIN_S,
+            )
+        results, problems, integrity = run.results, run.problems, run.integrity
     finally:
         flow.build_retriever = real_retriever
     elapsed = time.monotonic() - started

@@ -16,19 +16,18 @@ from __future__ import annotations
 import os
 import random
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from fakes.chaos import (
     ChaosServer,
     FaultPlan,
-    InterviewResult,
     chaos_clients,
     check_interview,
     fault_settings,
     new_marker,
     raw_error_signs,
+    run_fault_interviews,
     run_interview,
     script_for,
 )
@@ -58,31 +57,24 @@ def no_notes(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_interviews_survive_a_fifth_of_calls_failing(tmp_path: Path, loopback: None, no_notes: None) -> None:
     plan = FaultPlan(seed=20240608, rate=0.2)
     rng = random.Random(8)
-    problems: dict[str, list[str]] = {}
     started = time.monotonic()
-    with ChaosServer() as server, chaos_clients(plan):
-        settings = fault_settings(tmp_path / "data", server.base_url, turn_deadline_s=DEADLINE_S)
-        store = Store.from_settings(settings)
-        ctx = AppContext(settings=settings, store=store)
-        markers = [new_marker(i, rng) for i in range(FAULT_INTERVIEWS)]
-
-        def one(i: int) -> InterviewResult:
-            return run_interview(ctx, markers[i], script_for(markers[i], 6 + i % 3))
-
-        # A few interviews at a time, as a web process serves several users; the bounds still hold.
-        with ThreadPoolExecutor(max_workers=FAULT_WORKERS) as pool:
-            results = list(pool.map(one, range(FAULT_INTERVIEWS)))
-        for result in results:
-            found = check_interview(ctx, result, deadline_s=DEADLINE_S, margin_s=MARGIN_S)
-            if found:
-                problems[result.marker] = found
-        store.close()
+    run = run_fault_interviews(
+        tmp_path / "data",
+        plan,
+        interviews=FAULT_INTERVIEWS,
+        workers=FAULT_WORKERS,
+        rng=rng,
+        deadline_s=DEADLINE_S,
+        margin_s=MARGIN_S,
+    )
+    results, problems = run.results, run.problems
     elapsed = time.monotonic() - started
     faults = {k: v for k, v in plan.drawn.items() if k != "ok"}
     # The plan really injected faults of every kind, at about the rate asked for.
     assert plan.calls >= FAULT_INTERVIEWS * 10
     assert 0.12 <= sum(faults.values()) / plan.calls <= 0.3, plan.drawn
-    assert server.unexpected == 0
+    assert run.unexpected_requests == 0
+    assert run.integrity == "ok"
     assert not problems, "\n".join(f"{m}: {p}" for m, ps in problems.items() for p in ps)
     if FAULT_INTERVIEWS >= 20:
         assert len(faults) >= 12, plan.drawn

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -35,7 +35,6 @@ def eval_command(
         _interviewer_evals(case, out)
         return
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
     from app.errors import SdmockError
@@ -55,15 +54,7 @@ def eval_command(
         raise SdmockError(f"unknown grader {grader!r}", "use --grader heuristic or --grader llm")
     console = Console()
     total = len(load_cases(EVALS_DIR / "cases", case))
-    with Progress(
-        TextColumn("grading"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("{task.description}"),
-        console=console,
-        transient=True,
-    ) as bar:
+    with _progress(console, "grading") as bar:
         task = bar.add_task("", total=total)
         run = run_eval(
             settings=get_settings(),
@@ -103,7 +94,6 @@ def _interviewer_evals(pattern: str, out: Path | None) -> None:
     """`sdmock eval --interviewer`: one table row per scenario; exit 1 on any failed check."""
     from rich.console import Console
     from rich.markup import escape
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
     from app.errors import SdmockError
@@ -120,15 +110,7 @@ def _interviewer_evals(pattern: str, out: Path | None) -> None:
     total = len(load_scenarios(pattern=pattern))
     if not total:
         raise SdmockError(f"no interviewer scenario matches {pattern!r}", "see evals/interviewer/*.yaml")
-    with Progress(
-        TextColumn("simulating"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("{task.description}"),
-        console=console,
-        transient=True,
-    ) as bar:
+    with _progress(console, "simulating") as bar:
         task = bar.add_task("", total=total)
         run = run_interviewer_evals(
             pattern, progress=lambda sid: bar.update(task, advance=1, description=sid)
@@ -150,6 +132,21 @@ def _interviewer_evals(pattern: str, out: Path | None) -> None:
         console.print(f"[red]FAIL[/] {escape(f)}", highlight=False)
     if not run.ok:
         raise typer.Exit(1)
+
+
+def _progress(console: Any, label: str) -> Any:
+    """A transient progress bar: label, bar, done/total, elapsed, the current item."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.description}"),
+        console=console,
+        transient=True,
+    )
 
 
 def register(app: typer.Typer) -> None:

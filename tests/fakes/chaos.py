@@ -510,3 +510,51 @@ def check_grades(result: InterviewResult, server: ChaosServer | None = None) -> 
     if result.report["overall"] != expected:
         problems.append(f"overall {result.report['overall']} is not the mean of the scored dimensions")
     return problems
+
+
+@dataclass
+class FaultRun:
+    """What `run_fault_interviews` saw: every interview, the problems found, and the database's health."""
+
+    results: list[InterviewResult]
+    problems: dict[str, list[str]]
+    integrity: str
+    unexpected_requests: int
+
+
+def run_fault_interviews(
+    data_dir: Path,
+    plan: FaultPlan,
+    *,
+    interviews: int,
+    workers: int,
+    rng: random.Random,
+    deadline_s: float,
+    margin_s: float,
+) -> FaultRun:
+    """Run scripted interviews the way the web page does, `workers` at a time, through the chaos server."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from app.store import Store
+    from app.ui.context import AppContext
+
+    with ChaosServer() as server, chaos_clients(plan):
+        settings = fault_settings(data_dir, server.base_url, turn_deadline_s=deadline_s)
+        store = Store.from_settings(settings)
+        ctx = AppContext(settings=settings, store=store)
+        markers = [new_marker(i, rng) for i in range(interviews)]
+
+        def one(i: int) -> InterviewResult:
+            return run_interview(ctx, markers[i], script_for(markers[i], 6 + i % 3))
+
+        # A few interviews at a time, as a web process serves several users; the bounds still hold.
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            results = list(pool.map(one, range(interviews)))
+        problems = {
+            r.marker: found
+            for r in results
+            if (found := check_interview(ctx, r, deadline_s=deadline_s, margin_s=margin_s))
+        }
+        integrity = store.integrity_check()
+        store.close()
+        return FaultRun(results, problems, integrity, server.unexpected)
