@@ -174,3 +174,43 @@ def test_asks_all_flag(url: Problem) -> None:
 def test_unknown_question_flag(url: Problem) -> None:
     a = classify_turn("Do we need to support custom domains for enterprise customers?", url, None)
     assert a.unknown_question and not a.fact_ids
+
+
+@pytest.mark.parametrize(
+    ("problem_id", "text", "expected"),
+    [
+        # a storage figure "per day" is a daily volume, never compared with a total
+        (
+            "google-drive",
+            "That is about 10 TB per day of uploads.",
+            {"about 10 TB": ("daily_upload_tb", True)},
+        ),
+        (
+            "youtube",
+            "I think about 1.5 TB per day of new video.",
+            {"about 1.5 TB": ("daily_upload_tb", False)},
+        ),
+        # restating the interviewer's inputs is not an estimate; the derived figure is
+        (
+            "consistent-hashing",
+            "So 100 million keys over 10 servers is about 10 million keys per server.",
+            {
+                "100 million keys": None,
+                "10 servers": None,
+                "about 10 million keys": ("keys_per_server", True),
+            },
+        ),
+    ],
+)
+def test_estimates_match_the_number_they_are_about(
+    problem_id: str, text: str, expected: dict[str, tuple[str, bool] | None]
+) -> None:
+    from app.interview.classify import check_estimate, find_estimates, match_number
+    from app.problems import get_problem
+
+    problem = get_problem(problem_id)
+    got: dict[str, tuple[str, bool] | None] = {}
+    for est in find_estimates(text):
+        number = match_number(est, problem)
+        got[est.raw] = None if number is None else (number.id, check_estimate(est, number).ok)
+    assert got == expected

@@ -411,7 +411,35 @@ def expected_text(number: DerivedNumber) -> str:
 def _number_base(number: DerivedNumber) -> float:
     if unit_family(number.unit) == "storage":
         return number.value * _STORAGE_FACTORS.get(number.unit.lower(), 1.0)
+    stem = _daily_storage_stem(number.unit)
+    if stem is not None:  # "TB/day" compares in bytes per day
+        return number.value * _STORAGE_FACTORS.get(stem, 1.0)
     return number.value
+
+
+def _daily_storage_stem(unit: str) -> str | None:
+    """'tb' for a storage-per-day unit such as 'TB/day', else None."""
+    m = re.fullmatch(rf"\s*([kmgtpe]i?b)\s*{_PER_DAY}\s*", unit.lower())
+    return m.group(1) if m else None
+
+
+def _says_per_day(estimate: Estimate) -> bool:
+    """True when the words right after the estimate make it a per-day figure ("10 TB per day")."""
+    pos = estimate.sentence.find(estimate.raw)
+    if pos < 0:
+        return False
+    after = estimate.sentence[pos + len(estimate.raw) : pos + len(estimate.raw) + 30].lower()
+    return re.match(rf"\s*(?:of\s+\w+\s+)?{_PER_DAY}", after) is not None
+
+
+def _restates_a_fact(estimate: Estimate, problem: Problem) -> bool:
+    """True when the number is one the interviewer's facts state ("100 million keys over 10 servers"):
+    the candidate is repeating an input, not estimating."""
+    if estimate.family not in (None, "count"):
+        return False
+    return any(
+        math.isclose(estimate.value, v, rel_tol=0.01) for f in problem.hidden_facts for v in f.values.values()
+    )
 
 
 def _clause_window(estimate: Estimate) -> tuple[str, str]:
@@ -451,13 +479,17 @@ def match_number(estimate: Estimate, problem: Problem) -> DerivedNumber | None:
     """
     if not problem.numbers or estimate.family in {"duration", "percent", "daily", "money"}:
         return None
-    if estimate.unit in _NON_COUNT_FOLLOWERS:
+    if estimate.unit in _NON_COUNT_FOLLOWERS or _restates_a_fact(estimate, problem):
         return None
+    per_day_storage = estimate.family == "storage" and _says_per_day(estimate)
     before, own = _clause_window(estimate)
     scored: list[tuple[float, DerivedNumber]] = []
     for n in problem.numbers:
         fam = unit_family(n.unit)
-        if estimate.family is not None and estimate.family != fam:
+        if per_day_storage:
+            if _daily_storage_stem(n.unit) is None:
+                continue  # "10 TB per day" is about a per-day volume, never a total
+        elif estimate.family is not None and estimate.family != fam:
             continue
         score = 0.0
         hits = _cue_positions(before, n.cues)
