@@ -99,6 +99,15 @@ DEEP_DIVE_GENERIC = [
     "How would this change if traffic grew 10x?",
     "Where are the consistency trade-offs in what you've drawn?",
 ]
+HIGH_LEVEL_GENERIC = [
+    "Walk me through a read request end to end: which boxes does it touch, in order?",
+    "Walk me through a write the same way: what is stored where, and when is it acknowledged?",
+    "What does the data model look like: the main tables or records and their keys?",
+    "What does the API look like: the two or three calls clients make, with their inputs and outputs?",
+    "Which of these components keep state, and how do the stateless ones scale out?",
+    "Is anything from the requirements we agreed not covered by this design yet?",
+]
+"""Follow-ups for step 2 once the problem-specific leads are used up, so no question comes back."""
 WRAP_UP_GENERIC = {
     "bottleneck": "Where do you see the bottlenecks in this design, and what would you improve first?",
     "failure": "What are the main failure modes, and how does the system behave when a component goes down?",
@@ -477,7 +486,7 @@ def _continue(
                 )
             if min_met and high_level_covered(state, problem):
                 return _enter(state, problem, "coverage", analysis)
-        q = _pick_fresh(state, _high_level_leads(state), DEEP_DIVE_GENERIC)
+        q = _pick_fresh(state, _high_level_leads(state), HIGH_LEVEL_GENERIC, DEEP_DIVE_GENERIC)
         return Move(kind=MoveKind.ACKNOWLEDGE, phase=phase, question=q, reason="high_level")
 
     if phase == Phase.DEEP_DIVE:
