@@ -37,6 +37,10 @@ def test_heuristic_eval_does_not_fall_below_the_baseline(heuristic_run) -> None:
     assert regressions(heuristic_run, baseline) == []
 
 
+def test_a_baseline_over_other_cases_is_not_compared(heuristic_run) -> None:  # type: ignore[no-untyped-def]
+    assert load_baseline(baseline_path(heuristic_run), "url-shortener-*") is None
+
+
 def test_a_worse_grader_shows_up_as_a_regression(heuristic_run) -> None:  # type: ignore[no-untyped-def]
     baseline = load_baseline(baseline_path(heuristic_run))
     worse = heuristic_run.model_copy(deep=True)

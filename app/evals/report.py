@@ -29,11 +29,13 @@ def baseline_path(run: EvalRun) -> Path:
     return EVALS_DIR / "baselines" / f"{name}.json"
 
 
-def load_baseline(path: Path) -> dict[str, float | None] | None:
-    """The metrics of a committed baseline, or None when there is none."""
+def load_baseline(path: Path, pattern: str = "*") -> dict[str, float | None] | None:
+    """The metrics of a committed baseline over the same cases, or None when there is none."""
     if not path.exists():
         return None
     data = json.loads(path.read_text(encoding="utf-8"))
+    if data.get("pattern", "*") != pattern:
+        return None  # a baseline over other cases is no yardstick for this run
     metrics: dict[str, float | None] = {**data["metrics"], **{f"qwk_{k}": v for k, v in data["qwk"].items()}}
     return metrics
 
@@ -157,13 +159,18 @@ def write_reports(run: EvalRun, baseline: dict[str, float | None] | None, out_di
     return paths
 
 
-def save_baseline(run: EvalRun) -> Path:
-    """Write this run's metrics as the new baseline (an explicit act, never a side effect)."""
+def save_baseline(run: EvalRun, pattern: str = "*") -> Path:
+    """Write this run's metrics as the new baseline (an explicit act, never a side effect).
+
+    `pattern` is the --case glob the run covered: a recorded model may have a baseline over a stated
+    subset of the cases (recording every case with a small local model takes hours).
+    """
     path = baseline_path(run)
     path.parent.mkdir(parents=True, exist_ok=True)
     data = {
         "grader": run.grader,
         "model": run.model,
+        "pattern": pattern,
         "rubric_version": run.rubric_version,
         "cases": len(run.cases),
         "metrics": run.metrics,
