@@ -171,6 +171,13 @@ def _send(page: Any, text: str, expect: str) -> None:
     box.press("Enter")
     page.get_by_text(expect).first.wait_for(timeout=TIMEOUT_MS)
     _wait_app(page)
+    # The fact can show while the reply is still streaming (a trailing "▌" cursor): wait for the end,
+    # so the snapshot holds exactly the acknowledged, stored turns.
+    page.wait_for_function(
+        "() => ![...document.querySelectorAll('[data-testid=\"stChatMessage\"]')]"
+        ".some(m => m.innerText.includes('\u258c'))",
+        timeout=TIMEOUT_MS,
+    )
 
 
 def _messages(page: Any) -> list[str]:
