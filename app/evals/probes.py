@@ -31,7 +31,7 @@ import html
 import json
 import re
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from html.parser import HTMLParser
@@ -49,7 +49,7 @@ from app.grading.rubric import Rubric, load_rubric
 from app.interview.phases import Phase
 from app.interview.session import InterviewSession, SimulatedClock
 from app.interview.state import InterviewState
-from app.llm.base import Completion, Message
+from app.llm.base import Message
 from app.llm.fake import FakeModel
 from app.problems import Problem, get_problem
 from app.settings import REPO_ROOT
@@ -433,23 +433,13 @@ def echo_reply(messages: list[Message]) -> str:
 class EchoModel(FakeModel):
     """FakeModel whose every reply is `echo_reply`, streamed in one delta (keeps the run fast)."""
 
+    stream_whole = True
+
     def __init__(self) -> None:
         super().__init__(name="fake/obeys-injections")
 
     def _next(self, messages: list[Message]) -> str:
         return echo_reply(messages)
-
-    def stream(
-        self,
-        messages: list[Message],
-        *,
-        max_tokens: int,
-        temperature: float = 0.0,
-        prompt_id: str | None = None,
-    ) -> Iterator[str | Completion]:
-        done = self.complete(messages, max_tokens=max_tokens, temperature=temperature, prompt_id=prompt_id)
-        yield done.text
-        yield done
 
 
 def run_director_and_prompt(

@@ -349,6 +349,15 @@ def _topic(problem: Problem, topic_id: str | None) -> DeepDiveTopic | None:
     return next((t for t in problem.deep_dives if t.id == topic_id), None)
 
 
+def _start_topic(state: InterviewState, topic: DeepDiveTopic, kind: MoveKind, reason: str) -> Move | None:
+    """Open a deep-dive topic: its first unasked probe, and the topic becomes the current one."""
+    move = _topic_move(state, topic, kind, reason)
+    if move is not None:
+        state.current_topic = topic.id
+        _add(state.topics_probed, [topic.id])
+    return move
+
+
 def _topic_move(state: InterviewState, topic: DeepDiveTopic, kind: MoveKind, reason: str) -> Move | None:
     q = _pick(state, topic.probes)
     if q is None:
@@ -389,11 +398,9 @@ def _enter(
     if state.phase == Phase.DEEP_DIVE:
         topic = _next_topic(state, problem, analysis)
         if topic is not None:
-            move = _topic_move(state, topic, MoveKind.ADVANCE, reason)
+            move = _start_topic(state, topic, MoveKind.ADVANCE, reason)
             if move is not None:
                 move.phase_changed = True
-                state.current_topic = topic.id
-                _add(state.topics_probed, [topic.id])
                 return move
         q = _pick_fresh(state, DEEP_DIVE_GENERIC)
         return Move(kind=MoveKind.ADVANCE, phase=state.phase, phase_changed=True, question=q, reason=reason)
@@ -501,10 +508,8 @@ def _continue(
             return _enter(state, problem, "coverage", analysis)
         topic = _next_topic(state, problem, analysis)
         if topic is not None:
-            move = _topic_move(state, topic, MoveKind.DEEP_DIVE, "next_topic")
+            move = _start_topic(state, topic, MoveKind.DEEP_DIVE, "next_topic")
             if move is not None:
-                state.current_topic = topic.id
-                _add(state.topics_probed, [topic.id])
                 return move
         if allow_advance and min_met:
             return _enter(state, problem, "coverage", analysis)

@@ -17,6 +17,8 @@ class FakeModel:
     """Returns queued replies in order; a queued Exception is raised; a callable gets the messages."""
 
     supports_json_schema = True
+    stream_whole = False
+    """True: stream each reply as one delta (faster for suites that make thousands of calls)."""
 
     def __init__(self, replies: list[Reply] | None = None, *, name: str = "fake/test", delay_s: float = 0.0):
         self.name = name
@@ -80,8 +82,12 @@ class FakeModel:
         temperature: float = 0.0,
         prompt_id: str | None = None,
     ) -> Iterator[str | Completion]:
-        """Yield the next reply word by word, then its Completion."""
+        """Yield the next reply word by word (or whole, see `stream_whole`), then its Completion."""
         done = self.complete(messages, max_tokens=max_tokens, temperature=temperature, prompt_id=prompt_id)
+        if self.stream_whole:
+            yield done.text
+            yield done
+            return
         words = done.text.split(" ")
         for i, w in enumerate(words):
             yield w if i == len(words) - 1 else w + " "

@@ -59,12 +59,8 @@ def build_voice(settings: Settings) -> Any:
     Built per request (a voice keeps per-call records such as `last_completion`; sharing one between
     users of the same process would mix them up).
     """
-    try:
-        from app.voice.llm import build_voice as llm_build_voice
-    except ImportError:  # pragma: no cover - only while the LLM voice is absent
-        from app.interview.session import build_voice as session_build_voice
+    from app.voice.llm import build_voice as llm_build_voice
 
-        return session_build_voice(settings)
     voice: Any = llm_build_voice(settings)
     key = _health_key(voice)
     if key is not None:  # carry the failure count and rest period over from earlier turns
