@@ -60,3 +60,7 @@ class ModelError(SdmockError):
 
 class StoreError(SdmockError):
     """The database cannot be reached or written."""
+
+
+class StateConflictError(StoreError):
+    """The interview moved on (another tab or window) while this reply was being written."""

@@ -67,6 +67,10 @@ class Settings(BaseSettings):
     request_timeout_s: float = Field(30.0, description="Timeout of one model request, in seconds.")
     max_retries: int = Field(2, description="Retries of a failed model request (with backoff).")
     turn_deadline_s: float = Field(60.0, description="Hard deadline for one interviewer turn, in seconds.")
+    grade_deadline_s: float = Field(
+        300.0,
+        description="Longest wait for the model's rubric judgements, in seconds; late ones count as failed.",
+    )
 
     database_url: str | None = Field(
         None,

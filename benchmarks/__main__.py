@@ -1,7 +1,11 @@
 """Run every `benchmarks/bench_*.py` module's `main()`, or only those named on the command line.
 
-python -m benchmarks              # all
+python -m benchmarks              # all except the opt-in ones
 python -m benchmarks retrieval    # bench_retrieval only
+python -m benchmarks scale_out    # an opt-in benchmark runs only when named
+
+A module that sets `OPT_IN = "<why>"` (it needs extra servers or many minutes) is left out of the
+plain run, which says so and names the command that runs it.
 
 Ends with one summary table (benchmarks/summary.py) over every result file, with ratios to targets.
 """
@@ -27,6 +31,13 @@ def run(names: list[str]) -> int:
         if not wanted:
             print(f"no benchmark matches {names}; available: {', '.join(discover())}", file=sys.stderr)
             return 2
+    else:
+        for name in list(wanted):
+            why = getattr(importlib.import_module(f"benchmarks.{name}"), "OPT_IN", None)
+            if why:
+                wanted.remove(name)
+                short = name.removeprefix("bench_")
+                print(f"skipping {name} ({why}); run it with: python -m benchmarks {short}")
     failed = []
     missed = []
     for name in wanted:

@@ -43,6 +43,7 @@ from typing import Any
 from benchmarks import write_results
 
 ROOT = Path(__file__).resolve().parent.parent
+OPT_IN = "needs PostgreSQL and nginx, and takes several minutes"
 sys.path.insert(0, str(ROOT / "deploy"))
 sys.path.insert(0, str(ROOT / "tests"))
 

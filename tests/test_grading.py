@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import time
 from collections.abc import Callable
 
@@ -374,6 +375,27 @@ def test_model_error_is_a_failed_grading_with_no_score(problem: Problem) -> None
     assert report.failed == ["deep_dive"]
     assert any(f.kind == "grading failed" for f in report.flags)
     assert report.summary_json()["dimensions"][3]["score"] is None  # type: ignore[index]
+
+
+def test_a_hung_judge_is_a_failed_dimension_once_the_grading_deadline_passes(problem: Problem) -> None:
+    release = threading.Event()
+
+    def answer(dim: str, _: list[Message]) -> str:
+        if dim == "wrap_up":
+            release.wait(30)  # a provider that never answers (well within the test's lifetime)
+        return reply(2, [(1, "So we have clients, a load balancer")])
+
+    started = time.perf_counter()
+    try:
+        report = grade_transcript(WEAK, problem, "senior", model=judge(answer), deadline_s=0.5)
+    finally:
+        release.set()
+    assert time.perf_counter() - started < 10
+    wrap = next(d for d in report.dimensions if d.id == "wrap_up")
+    assert wrap.status == "failed" and wrap.score is None
+    assert "deadline of 0.5 s" in (wrap.error or "")
+    assert report.failed == ["wrap_up"]
+    assert all(d.status == "graded" for d in report.dimensions if d.id != "wrap_up")
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
-from app.errors import StoreError
+from app.errors import StateConflictError, StoreError
 from app.settings import Settings
 from app.store import Store
 from app.store.models import Base
@@ -127,6 +127,28 @@ def test_interrupted_turn_can_be_regenerated_in_place(store: Store) -> None:
     assert (done.seq, done.status, done.content, done.facts) == (cut.seq, "complete", "full reply", ["f"])
     store.delete_turn(done.id)
     assert [t.role for t in store.turns(iid)] == ["candidate"]
+
+
+def test_reply_over_a_stale_state_is_refused_and_writes_nothing(store: Store) -> None:
+    """Two tabs answer from the same state: the first reply lands, the second would overwrite it."""
+    iid = _new(store)
+    store.save_state(iid, '{"v": 0}')
+    store.add_turn(iid, role="candidate", content="from tab one")
+    store.add_turn(iid, role="candidate", content="from tab two")
+    store.add_turn(iid, role="interviewer", content="reply one", state='{"v": 1}', expect_state='{"v": 0}')
+    with pytest.raises(StateConflictError, match="another tab"):
+        store.add_turn(iid, role="interviewer", content="two", state='{"v": 2}', expect_state='{"v": 0}')
+    assert store.get_interview(iid).state == '{"v": 1}'
+    assert [t.content for t in store.turns(iid)] == ["from tab one", "from tab two", "reply one"]
+
+    broken = store.add_turn(iid, role="interviewer", content="par", status="interrupted")
+    with pytest.raises(StateConflictError):
+        store.update_turn(broken.id, content="partial, redone", state='{"v": 3}', expect_state='{"v": 0}')
+    assert store.turns(iid)[-1].content == "par" and store.turns(iid)[-1].status == "interrupted"
+    store.update_turn(broken.id, content="redone", state='{"v": 3}', expect_state='{"v": 1}')
+    assert store.get_interview(iid).state == '{"v": 3}'
+    with pytest.raises(StoreError, match="no interview"):
+        store.add_turn("nope", role="interviewer", content="x", state="{}", expect_state="{}")
 
 
 def test_interviews_never_share_turns(store: Store) -> None:

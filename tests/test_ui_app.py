@@ -29,7 +29,7 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AppContext:
     monkeypatch.setenv("SDMOCK_MODEL", "offline")
     clocks: dict[str, SimulatedClock] = {}
 
-    def clock_for(record: Any) -> Callable[[], float]:
+    def clock_for(record: Any, turns: Any = None) -> Callable[[], float]:
         state = InterviewState.model_validate_json(record.state)
         clock = clocks.get(record.id)
         if clock is None or clock.now < state.elapsed_minutes:
@@ -426,3 +426,41 @@ def test_llm_voice_reply_is_streamed_and_its_tokens_recorded(
     model.queue("Thanks, I see the diagram. How does the API find a long URL?")
     say(at, "Here is my first sketch.")
     assert "digraph { client -> api -> db }" in json.dumps(model.requests[-1])
+
+
+def test_interview_clock_counts_pauses_only_up_to_the_idle_cap(env: AppContext) -> None:
+    """A candidate who comes back days later resumes with their time, not past the end of the budget."""
+    from datetime import timedelta
+
+    record = flow.start_interview(env, "url-shortener", level="senior", minutes=45)
+    state = InterviewState.model_validate_json(record.state)
+    state.elapsed_minutes = 12.0
+    env.store.save_state(record.id, state.model_dump_json())
+    env.store.add_turn(record.id, role="candidate", content="Reads or writes?", phase="scope", kind="reply")
+    record = env.store.find_interview(record.id)
+    assert record is not None
+    turns = env.store.turns(record.id)
+    last_reply = [t for t in turns if t.role == "interviewer"][-1].created_at
+
+    assert flow.interview_minutes(record, turns, last_reply + timedelta(minutes=2)) == pytest.approx(14.0)
+    three_days = last_reply + timedelta(days=3)
+    assert flow.interview_minutes(record, turns, three_days) == pytest.approx(12.0 + flow.IDLE_CAP_MINUTES)
+    finished = record.model_copy(update={"finished_at": three_days})
+    assert flow.interview_minutes(finished, turns, three_days) == pytest.approx(12.0)
+
+
+def test_two_tabs_answering_at_once_cannot_overwrite_each_others_state(env: AppContext) -> None:
+    from app.errors import StateConflictError
+
+    record = flow.start_interview(env, "url-shortener", level="senior", minutes=45)
+    one = flow.submit(env, record.id, "How many new URLs per day?")
+    two = flow.submit(env, record.id, "Do links expire?")
+    first = flow.begin(env, record.id, "reply", one.content)
+    second = flow.begin(env, record.id, "reply", two.content)
+    "".join(first), "".join(second)
+    first.commit()
+    with pytest.raises(StateConflictError):
+        second.commit()
+    stored = env.store.get_interview(record.id)
+    assert stored.state == first.session.state.model_dump_json() != record.state
+    assert [t.content for t in env.store.turns(record.id)][1:] == [one.content, two.content, first.text]

@@ -101,6 +101,7 @@ def grade(
         chosen_level,
         model=chat_model,
         retriever=_retriever(settings, notes),
+        deadline_s=settings.grade_deadline_s,
     )
     if out is not None:
         write_report(report, out)

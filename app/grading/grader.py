@@ -365,8 +365,12 @@ def grade_transcript(
     record: DirectorRecord | None = None,
     retriever: NoteRetriever | None = None,
     attempts: int = 3,
+    deadline_s: float | None = None,
 ) -> GradeReport:
-    """Grade a transcript; with no model, the evidence-only grader works alone and says so."""
+    """Grade a transcript; with no model, the evidence-only grader works alone and says so.
+
+    `deadline_s` bounds the wait for the model's judgements (see `judge_all`).
+    """
     started = time.perf_counter()
     rubric = rubric or load_rubric()
     ev = gather_evidence(transcript, problem, record)
@@ -382,7 +386,7 @@ def grade_transcript(
             delimiter = new_delimiter(f"{dim.id}\0{level}\0{seed}")
             text = render_transcript(ev, transcript, delimiter)
             requests[dim.id], prompt_id = build_messages(dim, problem, level, text, summary, delimiter)
-        judgements = judge_all(model, requests, prompt_id=prompt_id, attempts=attempts)
+        judgements = judge_all(model, requests, prompt_id=prompt_id, attempts=attempts, deadline_s=deadline_s)
         for j in judgements.values():
             usage = usage + j.usage
     dims: list[DimensionGrade] = []

@@ -11,7 +11,7 @@ import hashlib
 import json
 import re
 import secrets
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -177,8 +177,13 @@ def judge_all(
     prompt_id: str | None,
     attempts: int = JUDGE_ATTEMPTS,
     max_workers: int = 6,
+    deadline_s: float | None = None,
 ) -> dict[str, Judgement]:
-    """Judge every dimension concurrently (one thread per call); results keyed by dimension id."""
+    """Judge every dimension concurrently (one thread per call); results keyed by dimension id.
+
+    With `deadline_s`, a dimension still unanswered when it passes is reported as failed (its call is
+    abandoned, not awaited), so a slow provider delays the report by at most the deadline.
+    """
     if not requests:
         return {}
 
@@ -197,6 +202,19 @@ def judge_all(
                 error=f"unexpected error: {type(exc).__name__}: {exc}",
             )
 
-    with ThreadPoolExecutor(max_workers=min(max_workers, len(requests))) as pool:
-        results = list(pool.map(run, requests.items()))
-    return {j.dimension: j for j in results}
+    pool = ThreadPoolExecutor(max_workers=min(max_workers, len(requests)), thread_name_prefix="judge")
+    futures = {dim: pool.submit(run, item) for dim, item in zip(requests, requests.items(), strict=True)}
+    wait(futures.values(), timeout=deadline_s)
+    pool.shutdown(wait=False, cancel_futures=True)
+    results: dict[str, Judgement] = {}
+    for dim, future in futures.items():
+        if future.done() and not future.cancelled():
+            results[dim] = future.result()  # re-raises the SdmockError of a setup problem
+        else:
+            results[dim] = Judgement(
+                dimension=dim,
+                reply=None,
+                prompt_id=prompt_id,
+                error=f"no judgement within the grading deadline of {deadline_s:g} s",
+            )
+    return results

@@ -28,7 +28,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.errors import StoreError
+from app.errors import StateConflictError, StoreError
 from app.settings import Settings
 from app.store.models import InterviewRow, ReportRow, TurnRow, utcnow
 from app.transcripts import Transcript, Turn
@@ -363,11 +363,14 @@ class Store:
         state: str | None = None,
         interview_phase: str | None = None,
         interview_status: InterviewStatus | None = None,
+        expect_state: str | None = None,
     ) -> TurnRecord:
         """Append a turn and commit it before returning.
 
         `state`, `interview_phase` and `interview_status` update the interview in the same transaction,
-        so a reply and the director state it produced are saved together or not at all.
+        so a reply and the director state it produced are saved together or not at all. With
+        `expect_state` (the state the reply was computed from) the write happens only if the stored
+        state is still that one; otherwise nothing is written and StateConflictError is raised.
 
         The next `seq` is computed in the same transaction; a concurrent writer that took the same
         number makes the unique constraint fail and the insert is retried.
@@ -378,11 +381,12 @@ class Store:
                     now = utcnow()
                     # Write the parent row first: this takes the write lock (SQLite) or the row lock
                     # (PostgreSQL) before the next seq is read, so concurrent appends queue up.
-                    touched = s.execute(
-                        update(InterviewRow).where(InterviewRow.id == interview_id).values(updated_at=now)
-                    )
+                    stmt = update(InterviewRow).where(InterviewRow.id == interview_id)
+                    if expect_state is not None:
+                        stmt = stmt.where(InterviewRow.state == expect_state)
+                    touched = s.execute(stmt.values(updated_at=now))
                     if touched.rowcount == 0:  # type: ignore[attr-defined]
-                        raise StoreError(f"no interview with id {interview_id!r}")
+                        self._missing_or_conflict(s, interview_id, expect_state)
                     last = s.scalar(select(func.max(TurnRow.seq)).where(TurnRow.interview_id == interview_id))
                     row = TurnRow(
                         interview_id=interview_id,
@@ -423,8 +427,9 @@ class Store:
         state: str | None = None,
         interview_phase: str | None = None,
         interview_status: InterviewStatus | None = None,
+        expect_state: str | None = None,
     ) -> TurnRecord:
-        """Rewrite a turn in place (a regenerated interrupted reply keeps its seq)."""
+        """Rewrite a turn in place (a regenerated interrupted reply keeps its seq); see `add_turn`."""
         with self._session(write=True) as s:
             row = s.get(TurnRow, turn_id)
             if row is None:
@@ -442,9 +447,23 @@ class Store:
             now = utcnow()
             values = self._interview_values(state, interview_phase, interview_status, now)
             values["updated_at"] = now
-            s.execute(update(InterviewRow).where(InterviewRow.id == row.interview_id).values(**values))
+            stmt = update(InterviewRow).where(InterviewRow.id == row.interview_id)
+            if expect_state is not None:
+                stmt = stmt.where(InterviewRow.state == expect_state)
+            if s.execute(stmt.values(**values)).rowcount == 0:  # type: ignore[attr-defined]
+                self._missing_or_conflict(s, row.interview_id, expect_state)
             s.flush()
             return self._turn(row)
+
+    @staticmethod
+    def _missing_or_conflict(s: Session, interview_id: str, expect_state: str | None) -> None:
+        """Raise the right error for an interview update that touched no row (rolls the write back)."""
+        if expect_state is not None and s.get(InterviewRow, interview_id) is not None:
+            raise StateConflictError(
+                "the interview moved on in another tab or window while this reply was written",
+                "your message is saved; reload the page to see the conversation as it is now",
+            )
+        raise StoreError(f"no interview with id {interview_id!r}")
 
     @staticmethod
     def _interview_values(

@@ -45,12 +45,31 @@ def minutes_since(start: datetime, end: datetime | None = None) -> float:
     return max(0.0, (end - start).total_seconds() / 60.0)
 
 
-def clock_for(record: InterviewRecord) -> Callable[[], float]:
-    """The interview clock: minutes since the interview was created (the same in every process).
+IDLE_CAP_MINUTES = 10.0
+"""The most one pause between turns adds to the interview clock. A candidate who comes back the next
+day resumes where they were, not past the end of their time budget."""
+
+
+def interview_minutes(record: InterviewRecord, turns: list[TurnRecord], now: datetime | None = None) -> float:
+    """Interview time so far: the director's minutes at the last reply plus the pause since it (capped).
+
+    The director's clock is saved in the state with every interviewer turn, so time is summed turn by
+    turn and the same in every process; a long absence counts as at most IDLE_CAP_MINUTES.
+    """
+    state = record.state_dict()
+    base = float(state.get("elapsed_minutes", 0.0))
+    if record.finished_at is not None:
+        return base
+    anchor = next((t.created_at for t in reversed(turns) if t.role == "interviewer"), record.created_at)
+    return base + min(IDLE_CAP_MINUTES, minutes_since(anchor, now))
+
+
+def clock_for(record: InterviewRecord, turns: list[TurnRecord]) -> Callable[[], float]:
+    """The interview clock for a resumed session (see `interview_minutes`).
 
     Tests replace this function to run the director on simulated time.
     """
-    return lambda: minutes_since(record.created_at)
+    return lambda: interview_minutes(record, turns)
 
 
 def build_voice(settings: Settings) -> Any:
@@ -237,7 +256,7 @@ def resume_session(ctx: AppContext, record: InterviewRecord, turns: list[TurnRec
         transcript,
         voice=build_voice(ctx.settings),
         retriever=build_retriever(ctx.settings),
-        clock=clock_for(record),
+        clock=clock_for(record, turns),
         max_message_chars=ctx.settings.max_message_chars,
     )
 
@@ -310,6 +329,8 @@ class ReplyStream:
     session: InterviewSession
     deltas: Iterator[str]
     replace_turn: TurnRecord | None = None
+    base_state: str | None = None
+    """The stored director state the reply was computed from: `commit` writes only over that state."""
     parts: list[str] = field(default_factory=list)
     saved: TurnRecord | None = None
 
@@ -330,7 +351,11 @@ class ReplyStream:
         return move.phase.value if move is not None else self.session.state.phase.value
 
     def commit(self) -> TurnRecord:
-        """Save the complete reply with the new director state, in one transaction."""
+        """Save the complete reply with the new director state, in one transaction.
+
+        Raises StateConflictError, writing nothing, when another tab moved the interview on meanwhile:
+        two replies computed from the same state must not overwrite each other's director state.
+        """
         move = self.session.last_move
         common: dict[str, Any] = {
             "content": self.text,
@@ -341,6 +366,7 @@ class ReplyStream:
             "state": self.session.state.model_dump_json(),
             "interview_phase": self.session.state.phase.value,
             "interview_status": "finished" if self.session.done else None,
+            "expect_state": self.base_state,
         }
         if self.replace_turn is not None:
             self.saved = self.store.update_turn(self.replace_turn.id, status="complete", **common)
@@ -394,7 +420,7 @@ def begin(ctx: AppContext, interview_id: str, action: Action, candidate_text: st
         deltas = session.finish()
     else:
         raise SdmockError(f"cannot begin a {action!r} reply", "use reply, advance or finish")
-    return ReplyStream(ctx.store, interview_id, action, session, iter(deltas))
+    return ReplyStream(ctx.store, interview_id, action, session, iter(deltas), base_state=record.state)
 
 
 def begin_regenerate(ctx: AppContext, interview_id: str) -> ReplyStream | None:
@@ -465,6 +491,7 @@ def grade(
         rubric=rubric,
         record=director_record(turns),
         retriever=build_retriever(ctx.settings),
+        deadline_s=ctx.settings.grade_deadline_s,
     )
     tick(0.9, "Saving the report")
     saved = ctx.store.save_report(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app.errors import InputRejectedError, SdmockError
+from app.errors import InputRejectedError, SdmockError, StateConflictError
 from app.interview.phases import Phase
 from app.interview.state import InterviewState
 from app.problems import get_problem
@@ -38,11 +38,9 @@ def _phase_spans(state: InterviewState, elapsed: float) -> dict[Phase, tuple[flo
     return spans
 
 
-def render_tracker(record: InterviewRecord, state: InterviewState | None) -> None:
+def render_tracker(record: InterviewRecord, turns: list[TurnRecord], state: InterviewState | None) -> None:
     """Four steps with their time budget, time spent, and where we are."""
-    elapsed = flow.minutes_since(record.created_at, record.finished_at)
-    if state is not None:
-        elapsed = max(elapsed, state.elapsed_minutes)
+    elapsed = flow.interview_minutes(record, turns)
     total = float(record.minutes)
     st.progress(
         min(1.0, elapsed / total) if total else 0.0,
@@ -151,7 +149,14 @@ def _stream(stream: flow.ReplyStream) -> bool:
             # A rerun or stop (new input, closed tab) or an unexpected error: keep what was said.
             stream.interrupt()
             raise
-        stream.commit()
+        try:
+            stream.commit()
+        except StateConflictError as exc:
+            placeholder.warning(
+                f"This reply was not kept: {exc.message}. Your message is saved; reload the page to "
+                "see the conversation as it is now."
+            )
+            return False
         placeholder.markdown(safe_markdown(stream.text))
     return True
 
@@ -171,7 +176,7 @@ def render(ctx: AppContext, interview_id: str) -> None:
     st.caption(
         f"Level: {record.level} · {record.minutes} minutes · voice: {record.voice} · status: {record.status}"
     )
-    render_tracker(record, state)
+    render_tracker(record, turns, state)
 
     active = record.status == "active"
     pending = flow.pending_reply(turns) if active else None
