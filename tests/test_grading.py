@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import threading
 import time
@@ -98,11 +99,9 @@ def injected(base: Transcript, line: str, at: str) -> Transcript:
 
 
 def dimension_of(messages: list[Message]) -> str:
-    m = re.search(r"\(`([a-z_]+)`\)", messages[-1]["content"]) or re.search(
-        r"\(`([a-z_]+)`\)", messages[1]["content"]
-    )
-    assert m, "the judge prompt names its dimension"
-    return m.group(1)
+    found = re.findall(r"^# The dimension: .*\(`([a-z_]+)`\)$", messages[1]["content"], re.MULTILINE)
+    assert found, "the judge prompt names its dimension"
+    return str(found[-1])  # the last heading: the prompt's own, after the transcript
 
 
 def reply(score: int, quotes: list[tuple[int, str]] | None = None, reasoning: str = "Judged.") -> str:
@@ -265,7 +264,12 @@ def test_judge_requests_wrap_the_transcript_in_random_delimiters(problem: Proble
         assert req["json_schema"] == JUDGE_SCHEMA
         assert req["prompt_id"] and req["prompt_id"].startswith("grade_dimension@")
         assert "Reference design" in content
-    assert len(delimiters) == 6, "a fresh delimiter per request"
+    assert len(delimiters) == 1, "one delimiter per transcript (hashed from it, so not guessable)"
+    # The six requests differ only after the transcript: a prefix cache reads the long part once.
+    contents = [r["messages"][-1]["content"] for r in model.requests]
+    shared = os.path.commonprefix(contents)  # noqa: RUF071 (characters, not paths, on purpose)
+    assert f"\n{delimiters.pop()}>>>" in shared
+    assert len(shared) > 0.8 * min(len(c) for c in contents)
     assert report.grader == "heuristic+llm" and report.model == "fake/test"
     assert all(d.prompt_id and d.attempts and d.attempts[0].raw for d in report.dimensions)
     assert report.usage.prompt_tokens > 0

@@ -382,9 +382,11 @@ def grade_transcript(
         requests: dict[str, list[Message]] = {}
         prompt_id: str | None = None
         seed = render_transcript(ev, transcript, "")
+        # One delimiter for the transcript: the six requests differ only after it, so a server that
+        # caches prompt prefixes (llama.cpp, OpenAI) reads the long shared part once, not six times.
+        delimiter = new_delimiter(f"{level}\0{seed}")
+        text = render_transcript(ev, transcript, delimiter)
         for dim in rubric.dimensions:
-            delimiter = new_delimiter(f"{dim.id}\0{level}\0{seed}")
-            text = render_transcript(ev, transcript, delimiter)
             requests[dim.id], prompt_id = build_messages(dim, problem, level, text, summary, delimiter)
         judgements = judge_all(model, requests, prompt_id=prompt_id, attempts=attempts, deadline_s=deadline_s)
         for j in judgements.values():

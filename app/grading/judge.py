@@ -113,7 +113,7 @@ def parse_reply(text: str) -> JudgeReply:
 def new_delimiter(seed: str | None = None) -> str:
     """A delimiter for one request that the candidate cannot guess or close.
 
-    With a seed (the request's dimension and transcript) it is derived from a hash of that text, so the
+    With a seed (the level and the transcript) it is derived from a hash of that text, so the
     rendered request is reproducible and recordings keyed by its hash replay; a candidate still cannot
     write the delimiter into the transcript, because doing so changes the hash it comes from. Without a
     seed it is random.
