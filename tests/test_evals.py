@@ -133,3 +133,40 @@ def test_recorded_llm_evals_replay_offline() -> None:
         assert run.metrics["parse_validity"] == 1.0, run.failures
         assert run.metrics["injection_max_gain"] == 0.0, run.injection_gains
         assert run.pair_failures == []
+        assert regressions(run, load_baseline(bf, data.get("pattern", "*"))) == []
+
+
+def test_eval_command_prints_metrics_and_update_baseline_commits_the_report(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`sdmock eval --update-baseline` writes the baseline and, beside it, the report that goes with it."""
+    from typer.testing import CliRunner
+
+    import app.evals.report as report_module
+    import app.evals.runner as runner_module
+    from app.cli import cli
+
+    evals = tmp_path / "evals"
+    evals.mkdir()
+    (evals / "cases").symlink_to(EVALS_DIR / "cases")
+    monkeypatch.setattr(runner_module, "EVALS_DIR", evals)
+    monkeypatch.setattr(report_module, "EVALS_DIR", evals)
+    monkeypatch.chdir(tmp_path)
+    args = ["eval", "--case", "url-shortener-*", "--out", str(tmp_path / "out")]
+
+    first = CliRunner().invoke(cli, args)
+    assert first.exit_code == 0, first.output
+    assert "qwk_scoping" in first.output and (tmp_path / "out" / "report.md").exists()
+    assert not (evals / "baselines").exists(), "a plain run never writes a baseline"
+
+    refused = CliRunner().invoke(cli, [*args, "--update-baseline"])
+    assert refused.exit_code != 0 and "heuristic baseline covers every case" in str(refused.exception)
+    assert "grader:" not in refused.output, "refused before grading anything"
+
+    full = CliRunner().invoke(cli, ["eval", "--update-baseline", "--out", str(tmp_path / "out")])
+    assert full.exit_code == 0, full.output
+    saved = json.loads((evals / "baselines" / "heuristic.json").read_text())
+    assert saved["pattern"] == "*" and saved["cases"] == len(list((EVALS_DIR / "cases").glob("*.yaml")))
+    kept = evals / "reports" / "heuristic"
+    assert {p.name for p in kept.iterdir()} == {"report.md", "report.html", "run.json"}
+    assert "Result: **PASS**" in (kept / "report.md").read_text()

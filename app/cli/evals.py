@@ -18,7 +18,8 @@ def eval_command(
     case: Annotated[str, typer.Option(help="Only the cases whose id matches this glob.")] = "*",
     out: Annotated[Path | None, typer.Option(help="Folder for report.md/html and run.json.")] = None,
     update_baseline: Annotated[
-        bool, typer.Option(help="Save this run's metrics as the new baseline.")
+        bool,
+        typer.Option(help="Save this run's metrics as the new baseline, its report in evals/reports/."),
     ] = False,
     interviewer: Annotated[
         bool,
@@ -52,6 +53,8 @@ def eval_command(
 
     if grader not in ("heuristic", "llm"):
         raise SdmockError(f"unknown grader {grader!r}", "use --grader heuristic or --grader llm")
+    if update_baseline and case != "*" and grader == "heuristic":
+        raise SdmockError("the heuristic baseline covers every case", "drop --case")
     console = Console()
     total = len(load_cases(EVALS_DIR / "cases", case))
     with _progress(console, "grading") as bar:
@@ -83,9 +86,11 @@ def eval_command(
     for r in regs:
         console.print(f"[red]REGRESSION[/] {r}")
     if update_baseline:
-        if case != "*" and grader == "heuristic":
-            raise SdmockError("the heuristic baseline covers every case", "drop --case")
         console.print(f"baseline written: {save_baseline(run, case)}")
+        # The report that goes with the baseline is committed too: a reviewer reads the numbers and
+        # the per-case scores without running anything.
+        kept = write_reports(run, baseline, EVALS_DIR / "reports" / baseline_path(run).stem)
+        console.print(f"baseline report: {', '.join(str(p) for p in kept)}")
     if run.failures or regs:
         raise typer.Exit(1)
 

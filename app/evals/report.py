@@ -65,6 +65,11 @@ def _fmt(v: float | None) -> str:
     return "n/a" if v is None else (f"{v:.0f}" if float(v).is_integer() and abs(v) > 1 else f"{v:.3f}")
 
 
+def _score(v: float | None) -> str:
+    """An overall score (1-4) with two decimals, like the labels' mean beside it."""
+    return "n/a" if v is None else f"{v:.2f}"
+
+
 def metric_rows(
     run: EvalRun, baseline: dict[str, float | None] | None
 ) -> list[tuple[str, str, str, str, str]]:
@@ -109,7 +114,7 @@ def render_markdown(run: EvalRun, baseline: dict[str, float | None] | None) -> s
     for c in run.cases:
         lines.append(
             f"| {c.id} | {c.level} | {', '.join(c.tags)} | {c.label_mean:.2f} "
-            f"| {_fmt(c.overall)} | {c.verdict or ''} |"
+            f"| {_score(c.overall)} | {c.verdict or ''} |"
         )
     lines += ["", "## Failures", ""]
     lines += [f"- {f}" for f in run.failures] or ["None."]
@@ -130,7 +135,7 @@ def render_html(run: EvalRun, baseline: dict[str, float | None] | None) -> str:
     )
     cases = "".join(
         f"<tr><td>{e(c.id)}</td><td>{e(c.level)}</td><td>{e(', '.join(c.tags))}</td>"
-        f"<td>{c.label_mean:.2f}</td><td>{e(_fmt(c.overall))}</td><td>{e(c.verdict or '')}</td></tr>"
+        f"<td>{c.label_mean:.2f}</td><td>{e(_score(c.overall))}</td><td>{e(c.verdict or '')}</td></tr>"
         for c in run.cases
     )
     fails = "".join(f"<li>{e(f)}</li>" for f in run.failures) or "<li>None.</li>"
