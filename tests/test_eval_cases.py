@@ -38,3 +38,11 @@ def test_cases_name_known_problems_and_valid_bases() -> None:
 
 def test_there_are_clear_strong_weak_pairs() -> None:
     assert len(clear_pairs(load_cases(CASES))) >= 10
+
+
+def test_case_pattern_takes_several_comma_separated_globs() -> None:
+    both = [c.id for c in load_cases(CASES, "url-shortener-senior-*, news-feed-mid-weak*")]
+    assert set(both) == {c.id for c in load_cases(CASES, "url-shortener-senior-*")} | {
+        c.id for c in load_cases(CASES, "news-feed-mid-weak*")
+    }
+    assert "news-feed-mid-weak-inj-json-end" in both and "news-feed-senior-strong" not in both

@@ -15,7 +15,9 @@ def eval_command(
     model: Annotated[str | None, typer.Option(help="provider/model for --grader llm.")] = None,
     record: Annotated[bool, typer.Option(help="Call the real model and save its replies.")] = False,
     repeat: Annotated[int, typer.Option(help="Grade each case N times to measure stability.")] = 1,
-    case: Annotated[str, typer.Option(help="Only the cases whose id matches this glob.")] = "*",
+    case: Annotated[
+        str, typer.Option(help="Only the cases whose id matches this glob (several: comma-separated).")
+    ] = "*",
     out: Annotated[Path | None, typer.Option(help="Folder for report.md/html and run.json.")] = None,
     update_baseline: Annotated[
         bool,

@@ -80,8 +80,13 @@ def load_case(path: Path) -> EvalCase:
 
 
 def load_cases(cases_dir: Path, pattern: str = "*") -> list[EvalCase]:
-    """All cases whose id matches the glob, sorted by id; bases of selected variants must exist."""
-    cases = [load_case(p) for p in sorted(cases_dir.glob("*.yaml")) if fnmatch.fnmatch(p.stem, pattern)]
+    """All cases whose id matches the glob (or one of several, comma-separated), in file order."""
+    globs = [g.strip() for g in pattern.split(",") if g.strip()] or ["*"]
+    cases = [
+        load_case(p)
+        for p in sorted(cases_dir.glob("*.yaml"))
+        if any(fnmatch.fnmatch(p.stem, g) for g in globs)
+    ]
     if not cases:
         raise KnowledgeError(f"no eval cases match {pattern!r} in {cases_dir}", "check --case")
     return cases
