@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from app.cli.web import APP_ENTRY, streamlit_command
-from app.ui.render import format_minutes, looks_like_dot, looks_like_mermaid, mermaid_to_dot, safe_markdown
+from app.ui.mermaid import mermaid_to_dot
+from app.ui.render import format_minutes, looks_like_dot, looks_like_mermaid, safe_markdown
 
 
 def test_images_are_neutralised() -> None:
@@ -40,6 +41,67 @@ def test_diagram_detection() -> None:
     dot = mermaid_to_dot("flowchart LR\n  A[Client] -->|HTTP| B(API)\n  B --> C[(DB)]")
     assert dot is not None and '"A" -> "B" [label="HTTP"]' in dot and 'label="Client"' in dot
     assert mermaid_to_dot("sequenceDiagram\n A->>B: hi") is None
+
+
+def test_mermaid_shapes_chains_groups_and_link_styles() -> None:
+    dot = mermaid_to_dot(
+        "graph LR;\n"
+        "  %% comment\n"
+        "  client([Mobile app]) --> lb{{Load balancer}} --> api1[API] & api2[API 2]\n"
+        '  api1 & api2 -- "cache miss" --> cache[(Redis)]\n'
+        "  q[[Kafka]] <--> api2\n"
+        "  api1 -.->|retry| q\n"
+        "  api1 ==> cache\n"
+        "  cache --- q\n"
+        "  style cache fill:#f9f\n"
+    )
+    assert dot is not None and dot.startswith("digraph { rankdir=LR;")
+    for line in (
+        '"client" [label="Mobile app", shape=box, style="rounded"];',
+        '"lb" [label="Load balancer", shape=hexagon];',
+        '"cache" [label="Redis", shape=cylinder];',
+        '"q" [label="Kafka", shape=box, peripheries=2];',
+        '"client" -> "lb";',
+        '"lb" -> "api1";',
+        '"lb" -> "api2";',
+        '"api1" -> "cache" [label="cache miss"];',
+        '"api2" -> "cache" [label="cache miss"];',
+        '"q" -> "api2" [dir=both];',
+        '"api1" -> "q" [label="retry", style=dashed];',
+        '"api1" -> "cache" [penwidth=2];',
+        '"cache" -> "q" [dir=none];',
+    ):
+        assert line in dot, line
+    assert "style" not in dot.replace('style="rounded"', "").replace("style=dashed", "")
+
+
+def test_mermaid_subgraphs_become_nested_clusters() -> None:
+    dot = mermaid_to_dot(
+        "flowchart TD\n"
+        "  subgraph storage [Storage tier]\n"
+        "    db[(Primary)] -.-> replica[(Replica)]\n"
+        "    subgraph cold\n"
+        "      blob[/Blob store/]\n"
+        "    end\n"
+        "  end\n"
+        "  api[API] --> db\n"
+    )
+    assert dot is not None
+    lines = [ln.strip() for ln in dot.splitlines()]
+    outer = lines.index('subgraph "cluster_1" { label="Storage tier";')
+    inner = lines.index('subgraph "cluster_2" { label="cold";')
+    assert outer < lines.index('"db" [label="Primary", shape=cylinder];') < inner
+    assert inner < lines.index('"blob" [label="Blob store", shape=parallelogram];')
+    assert lines.index('"api" [label="API", shape=box];') < outer, "declared outside every subgraph"
+    assert dot.count("{") == dot.count("}")
+
+
+def test_mermaid_labels_are_escaped_and_non_flowcharts_refused() -> None:
+    dot = mermaid_to_dot('graph TD\n  a["say \\"hi\\"<br>twice"] --> b')
+    assert dot is not None and r'label="say \\\"hi\\\"\ntwice"' in dot
+    assert mermaid_to_dot("erDiagram\n  A ||--o{ B : has") is None
+    assert mermaid_to_dot("graph TD\n") is None
+    assert mermaid_to_dot("") is None
 
 
 def test_format_minutes() -> None:

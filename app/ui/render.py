@@ -52,47 +52,6 @@ def looks_like_mermaid(text: str) -> bool:
     return first.startswith(("graph ", "flowchart", "sequencediagram", "classdiagram", "erdiagram"))
 
 
-def mermaid_to_dot(text: str) -> str | None:
-    """Translate a simple Mermaid flowchart (`A[Label] --> B`) into DOT; None when it is not one."""
-    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
-    if not lines or not lines[0].lower().startswith(("graph", "flowchart")):
-        return None
-    node = r"([A-Za-z0-9_]+)(?:\s*[\[\(\{]+([^\]\)\}]*)[\]\)\}]+)?"
-    edge = re.compile(rf"^{node}\s*(-->|---|-\.->|==>)\s*(?:\|([^|]*)\|\s*)?{node}\s*;?$")
-    single = re.compile(rf"^{node}\s*;?$")
-    labels: dict[str, str] = {}
-    edges: list[tuple[str, str, str]] = []
-    for ln in lines[1:]:
-        m = edge.match(ln)
-        if m:
-            a, alabel, _arrow, elabel, b, blabel = m.groups()
-            if alabel:
-                labels[a] = alabel
-            if blabel:
-                labels[b] = blabel
-            labels.setdefault(a, a)
-            labels.setdefault(b, b)
-            edges.append((a, b, elabel or ""))
-            continue
-        m = single.match(ln)
-        if m:
-            labels[m.group(1)] = m.group(2) or labels.get(m.group(1), m.group(1))
-    if not labels:
-        return None
-    rankdir = "LR" if re.search(r"\b(LR|RL)\b", lines[0]) else "TB"
-    out = [f"digraph {{ rankdir={rankdir}; node [shape=box];"]
-    out += [f'  "{n}" [label="{_dot_escape(lbl)}"];' for n, lbl in labels.items()]
-    for a, b, lbl in edges:
-        attr = f' [label="{_dot_escape(lbl)}"]' if lbl else ""
-        out.append(f'  "{a}" -> "{b}"{attr};')
-    out.append("}")
-    return "\n".join(out)
-
-
-def _dot_escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace('"', '\\"')
-
-
 def format_minutes(minutes: float) -> str:
     """'12:05' from 12.08 minutes."""
     total = max(0, round(minutes * 60))

@@ -11,7 +11,8 @@ from app.problems import get_problem
 from app.store import InterviewRecord, TurnRecord
 from app.ui import flow, nav
 from app.ui.context import AppContext
-from app.ui.render import format_minutes, looks_like_dot, looks_like_mermaid, mermaid_to_dot, safe_markdown
+from app.ui.mermaid import mermaid_to_dot
+from app.ui.render import format_minutes, looks_like_dot, looks_like_mermaid, safe_markdown
 
 _TRACKED = (Phase.SCOPE, Phase.HIGH_LEVEL, Phase.DEEP_DIVE, Phase.WRAP_UP)
 _AVATAR = {"interviewer": "assistant", "candidate": "user"}
