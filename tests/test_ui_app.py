@@ -464,3 +464,23 @@ def test_two_tabs_answering_at_once_cannot_overwrite_each_others_state(env: AppC
     stored = env.store.get_interview(record.id)
     assert stored.state == first.session.state.model_dump_json() != record.state
     assert [t.content for t in env.store.turns(record.id)][1:] == [one.content, two.content, first.text]
+
+
+def test_dimensions_the_model_failed_are_shown_as_not_scored_with_a_retry(
+    env: AppContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import app.llm.registry as registry
+    from app.llm.fake import FakeModel
+
+    junk = FakeModel(["I cannot grade this."] * 100)
+    monkeypatch.setattr(registry, "get_model", lambda spec, settings: junk)
+    at = app()
+    iid = start(at)
+    rep = ok(app(page="report", id=iid))
+    rep.button(key="rep_finish").click()
+    ok(rep.run())
+    stored = env.store.get_report(iid)
+    assert stored is not None and stored.overall is None and set(stored.scores.values()) == {None}
+    warning = " ".join(w.value for w in rep.warning)
+    assert "Not scored (grading failed)" in warning and "Grade again" in warning
+    assert "not scored" in [m.value for m in rep.metric]

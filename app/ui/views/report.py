@@ -55,7 +55,10 @@ def render_report(ctx: AppContext, record: InterviewRecord, rep: ReportRecord) -
     )
     unscored = [names.get(d, d) for d, s in rep.scores.items() if s is None]
     if unscored:
-        st.warning("Not scored (grading failed): " + ", ".join(unscored))
+        st.warning(
+            "Not scored (grading failed): " + ", ".join(unscored) + ". The reasons are in the report below; "
+            "**Grade again** retries."
+        )
 
     dl1, dl2, _ = st.columns([1, 1, 3])
     base = f"sdmock-{record.problem}-{record.created_at:%Y%m%d-%H%M}"
