@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from app.evals.cases import clear_pairs, load_cases
+from app.evals.cases import canonical_pattern, clear_pairs, load_cases
 from app.problems import load_problems
 from app.settings import REPO_ROOT
 
@@ -46,3 +46,8 @@ def test_case_pattern_takes_several_comma_separated_globs() -> None:
         c.id for c in load_cases(CASES, "news-feed-mid-weak*")
     }
     assert "news-feed-mid-weak-inj-json-end" in both and "news-feed-senior-strong" not in both
+
+
+def test_a_pattern_has_one_spelling_whatever_the_order_and_spaces() -> None:
+    assert canonical_pattern("news-*, url-*") == canonical_pattern("url-*,news-*,url-*") == "news-*,url-*"
+    assert canonical_pattern("") == canonical_pattern(" , ") == "*"

@@ -170,3 +170,4 @@ def test_eval_command_prints_metrics_and_update_baseline_commits_the_report(
     kept = evals / "reports" / "heuristic"
     assert {p.name for p in kept.iterdir()} == {"report.md", "report.html", "run.json"}
     assert "Result: **PASS**" in (kept / "report.md").read_text()
+    assert "| metric | value | previous baseline | delta | goal |" in (kept / "report.md").read_text()

@@ -248,7 +248,7 @@ def test_junk_transcripts_land_at_the_floor_even_with_an_obedient_judge(
 # the LLM judge under the rules
 
 
-def test_judge_requests_wrap_the_transcript_in_random_delimiters(problem: Problem) -> None:
+def test_judge_requests_wrap_the_transcript_in_one_unguessable_delimiter(problem: Problem) -> None:
     model = judge(honest(dict.fromkeys(DIMENSION_IDS, 2)))
     report = grade_transcript(WEAK, problem, "senior", model=model)
     assert len(model.requests) == 6

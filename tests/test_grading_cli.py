@@ -85,3 +85,40 @@ def test_a_model_that_never_answers_gives_failed_dimensions_not_numbers(json_fil
     data = json.loads(result.output)
     assert data["overall"] is None and data["verdict"] is None
     assert all(d["status"] == "failed" and d["score"] is None for d in data["dimensions"])
+
+
+def test_the_grading_deadline_bounds_the_command_even_when_the_provider_hangs(
+    json_file: Path, tmp_path: Path, loopback: None
+) -> None:
+    """Six judge calls that never answer: `sdmock grade` reports them failed and exits at the deadline."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from tests.fakes.openai_server import FakeOpenAIServer, hang
+
+    with FakeOpenAIServer(*[hang(90.0)] * 6) as server:
+        env = {
+            **os.environ,
+            "OPENAI_BASE_URL": server.base_url,
+            "OPENAI_API_KEY": "sk-test",
+            "SDMOCK_DATA_DIR": str(tmp_path / "data"),
+            "SDMOCK_GRADE_DEADLINE_S": "3",
+            "SDMOCK_REQUEST_TIMEOUT_S": "90",
+            "SDMOCK_MAX_RETRIES": "0",
+        }
+        started = time.monotonic()
+        proc = subprocess.run(
+            [sys.executable, "-m", "app", "grade", str(json_file), "--json", "--no-notes"],
+            capture_output=True,
+            text=True,
+            timeout=80,  # before the fix the process waited for the hung calls (90 s) before exiting
+            env=env,
+            check=False,
+        )
+        took = time.monotonic() - started
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert all(d["status"] == "failed" for d in data["dimensions"]) and data["overall"] is None
+    assert took < 60, took

@@ -101,25 +101,19 @@ def test_a_missing_local_file_is_a_config_error() -> None:
     assert "not found" in str(info.value)
 
 
-def test_a_fetched_model_alias_is_found_in_data_models(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_fetched_model_alias_is_found_in_data_models(tmp_path: Path) -> None:
     """`local/qwen2.5-coder-1.5b` (the name recordings are keyed by) resolves to DATA_DIR/models."""
-    from app.settings import default_settings
-
-    monkeypatch.setenv("SDMOCK_DATA_DIR", str(tmp_path))
-    default_settings.cache_clear()
-    try:
-        with pytest.raises(ConfigError) as info:
-            resolve_model_path("qwen2.5-coder-1.5b")
-        assert str(tmp_path / "models") in str(info.value) and "fetch_qwen.sh" in str(info.value)
-        known = KNOWN_MODELS["qwen2.5-coder-1.5b"]
-        (tmp_path / "models").mkdir()
-        (tmp_path / "models" / known.file_name).write_bytes(b"GGUF")
-        path, found = resolve_model_path("qwen2.5-coder-1.5b")
-        assert path == (tmp_path / "models" / known.file_name).resolve() and found is known
-    finally:
-        default_settings.cache_clear()
+    models = tmp_path / "models"
+    with pytest.raises(ConfigError) as info:
+        resolve_model_path("qwen2.5-coder-1.5b", models)
+    assert str(models) in str(info.value) and "fetch_qwen.sh" in str(info.value)
+    known = KNOWN_MODELS["qwen2.5-coder-1.5b"]
+    models.mkdir()
+    (models / known.file_name).write_bytes(b"GGUF")
+    path, found = resolve_model_path("qwen2.5-coder-1.5b", models)
+    assert path == (models / known.file_name).resolve() and found is known
+    with pytest.raises(ConfigError, match="sha256"):  # through the registry, with the settings
+        get_model("local/qwen2.5-coder-1.5b", Settings(_env_file=None, data_dir=tmp_path))
 
 
 def test_a_file_that_is_not_gguf_is_refused(tmp_path: Path) -> None:

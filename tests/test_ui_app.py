@@ -434,19 +434,44 @@ def test_interview_clock_counts_pauses_only_up_to_the_idle_cap(env: AppContext) 
 
     record = flow.start_interview(env, "url-shortener", level="senior", minutes=45)
     state = InterviewState.model_validate_json(record.state)
+    assert state.clock_read_at is not None and state.elapsed_minutes == 0.0
+    read = state.clock_read_at
     state.elapsed_minutes = 12.0
     env.store.save_state(record.id, state.model_dump_json())
-    env.store.add_turn(record.id, role="candidate", content="Reads or writes?", phase="scope", kind="reply")
-    record = env.store.find_interview(record.id)
-    assert record is not None
+    record = env.store.get_interview(record.id)
     turns = env.store.turns(record.id)
-    last_reply = [t for t in turns if t.role == "interviewer"][-1].created_at
 
-    assert flow.interview_minutes(record, turns, last_reply + timedelta(minutes=2)) == pytest.approx(14.0)
-    three_days = last_reply + timedelta(days=3)
+    assert flow.interview_minutes(record, turns, read + timedelta(minutes=2)) == pytest.approx(14.0)
+    three_days = read + timedelta(days=3)
     assert flow.interview_minutes(record, turns, three_days) == pytest.approx(12.0 + flow.IDLE_CAP_MINUTES)
     finished = record.model_copy(update={"finished_at": three_days})
     assert flow.interview_minutes(finished, turns, three_days) == pytest.approx(12.0)
+
+    # A state saved before clock_read_at existed counts from the last interviewer turn.
+    state.clock_read_at = None
+    old = record.model_copy(update={"state": state.model_dump_json()})
+    opening = turns[0].created_at
+    assert flow.interview_minutes(old, turns, opening + timedelta(minutes=3)) == pytest.approx(15.0)
+
+
+def test_the_clock_read_is_saved_with_the_reply_so_slow_replies_lose_no_time(
+    env: AppContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The next turn counts from when the director read the clock, not from when the reply was saved."""
+    from datetime import UTC, datetime
+
+    monkeypatch.setattr(flow, "clock_for", flow.InterviewClock)  # the real clock, not the fixture's
+    record = flow.start_interview(env, "url-shortener", level="senior", minutes=45)
+    turn = flow.submit(env, record.id, "How many new URLs per day?")
+    before = datetime.now(UTC)
+    stream = flow.begin(env, record.id, "reply", turn.content)
+    after_begin = datetime.now(UTC)
+    "".join(stream)
+    stream.commit()
+    saved = InterviewState.model_validate_json(env.store.get_interview(record.id).state)
+    assert saved.clock_read_at is not None and before <= saved.clock_read_at <= after_begin
+    assert saved.clock_read_at < env.store.turns(record.id)[-1].created_at
+    assert 0.0 <= saved.elapsed_minutes < 1.0
 
 
 def test_two_tabs_answering_at_once_cannot_overwrite_each_others_state(env: AppContext) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from app.cli.web import APP_ENTRY, streamlit_command
 from app.ui.mermaid import mermaid_to_dot
 from app.ui.render import format_minutes, looks_like_dot, looks_like_mermaid, safe_markdown
@@ -127,3 +129,24 @@ def test_web_command_is_registered() -> None:
     result = CliRunner().invoke(cli, ["web", "--help"])
     assert result.exit_code == 0
     assert "--port" in result.output and "--host" in result.output
+
+
+def test_mermaid_lines_parse_whole_or_not_at_all() -> None:
+    dot = mermaid_to_dot(
+        'graph TD\n  This is prose, not a statement\n  A["a]b"] -- "x y" --> B\n  A:::hot --> C'
+    )
+    assert dot is not None
+    assert '"This"' not in dot and '"C"' not in dot, "half-parsed lines add nothing"
+    assert '"A" [label="a]b", shape=box];' in dot and '"A" -> "B" [label="x y"];' in dot
+
+
+def test_mermaid_link_text_cannot_backtrack_for_ever() -> None:
+    """A line of spaces inside `A -- ... y` took 8 s at 1,000 spaces with the old pattern (cubic)."""
+    from app.ui.mermaid import _statement
+
+    started = time.perf_counter()
+    for line in ("A --" + " " * 1000 + "y", "A -- " + "x " * 500 + "y", "A -- b" + " " * 1000 + "c"):
+        assert _statement(line) is None
+    assert time.perf_counter() - started < 1.0  # now well under a millisecond each
+    long_line = "graph TD\nA --" + " " * 15000 + "y"
+    assert mermaid_to_dot(long_line) is None

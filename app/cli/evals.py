@@ -91,7 +91,9 @@ def eval_command(
         console.print(f"baseline written: {save_baseline(run, case)}")
         # The report that goes with the baseline is committed too: a reviewer reads the numbers and
         # the per-case scores without running anything.
-        kept = write_reports(run, baseline, EVALS_DIR / "reports" / baseline_path(run).stem)
+        kept = write_reports(
+            run, baseline, EVALS_DIR / "reports" / baseline_path(run).stem, baseline_name="previous baseline"
+        )
         console.print(f"baseline report: {', '.join(str(p) for p in kept)}")
     if run.failures or regs:
         raise typer.Exit(1)

@@ -79,9 +79,19 @@ def load_case(path: Path) -> EvalCase:
     return case
 
 
+def case_globs(pattern: str) -> list[str]:
+    """The globs of a --case pattern, sorted and without repeats ("b, a,a" -> ["a", "b"])."""
+    return sorted({g.strip() for g in pattern.split(",") if g.strip()}) or ["*"]
+
+
+def canonical_pattern(pattern: str) -> str:
+    """One spelling per set of globs, so a baseline is found whatever order the globs were given in."""
+    return ",".join(case_globs(pattern))
+
+
 def load_cases(cases_dir: Path, pattern: str = "*") -> list[EvalCase]:
     """All cases whose id matches the glob (or one of several, comma-separated), in file order."""
-    globs = [g.strip() for g in pattern.split(",") if g.strip()] or ["*"]
+    globs = case_globs(pattern)
     cases = [
         load_case(p)
         for p in sorted(cases_dir.glob("*.yaml"))

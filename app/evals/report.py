@@ -6,6 +6,7 @@ import html
 import json
 from pathlib import Path
 
+from app.evals.cases import canonical_pattern
 from app.evals.recording import model_slug
 from app.evals.runner import EVALS_DIR, EvalRun
 
@@ -34,7 +35,7 @@ def load_baseline(path: Path, pattern: str = "*") -> dict[str, float | None] | N
     if not path.exists():
         return None
     data = json.loads(path.read_text(encoding="utf-8"))
-    if data.get("pattern", "*") != pattern:
+    if canonical_pattern(data.get("pattern", "*")) != canonical_pattern(pattern):
         return None  # a baseline over other cases is no yardstick for this run
     metrics: dict[str, float | None] = {**data["metrics"], **{f"qwk_{k}": v for k, v in data["qwk"].items()}}
     return metrics
@@ -86,7 +87,9 @@ def metric_rows(
     return rows
 
 
-def render_markdown(run: EvalRun, baseline: dict[str, float | None] | None) -> str:
+def render_markdown(
+    run: EvalRun, baseline: dict[str, float | None] | None, baseline_name: str = "baseline"
+) -> str:
     """The eval report as Markdown."""
     lines = [
         f"# Eval report: {run.grader} grader" + (f" ({run.model})" if run.model else ""),
@@ -94,7 +97,7 @@ def render_markdown(run: EvalRun, baseline: dict[str, float | None] | None) -> s
         f"{len(run.cases)} cases, rubric v{run.rubric_version}, {run.repeat} run(s) per case, "
         f"{run.elapsed_s} s. Result: **{'PASS' if run.ok else 'FAIL'}**.",
         "",
-        "| metric | value | baseline | delta | goal |",
+        f"| metric | value | {baseline_name} | delta | goal |",
         "|---|---|---|---|---|",
     ]
     lines += [f"| {a} | {b} | {c} | {d} | {e} |" for a, b, c, d, e in metric_rows(run, baseline)]
@@ -119,14 +122,16 @@ def render_markdown(run: EvalRun, baseline: dict[str, float | None] | None) -> s
     lines += ["", "## Failures", ""]
     lines += [f"- {f}" for f in run.failures] or ["None."]
     regs = regressions(run, baseline)
-    lines += ["", "## Against the baseline", ""]
+    lines += ["", f"## Against the {baseline_name}", ""]
     lines += [f"- {r}" for r in regs] or (
         ["No baseline committed yet."] if baseline is None else ["No regression."]
     )
     return "\n".join(lines) + "\n"
 
 
-def render_html(run: EvalRun, baseline: dict[str, float | None] | None) -> str:
+def render_html(
+    run: EvalRun, baseline: dict[str, float | None] | None, baseline_name: str = "baseline"
+) -> str:
     """The eval report as a standalone HTML page; every string is escaped."""
     e = html.escape
     rows = "".join(
@@ -146,20 +151,25 @@ def render_html(run: EvalRun, baseline: dict[str, float | None] | None) -> str:
 td,th{{border:1px solid #ccc;padding:.2rem .5rem}}</style></head><body>
 <h1>{title}</h1><p>{len(run.cases)} cases, {run.repeat} run(s) each, {run.elapsed_s} s.
 Result: <b>{"PASS" if run.ok else "FAIL"}</b></p>
-<table><tr><th>metric</th><th>value</th><th>baseline</th><th>delta</th><th>goal</th></tr>{rows}</table>
+<table><tr><th>metric</th><th>value</th><th>{e(baseline_name)}</th><th>delta</th><th>goal</th></tr>{rows}</table>
 <h2>Cases</h2><table><tr><th>case</th><th>level</th><th>tags</th><th>label mean</th><th>overall</th>
 <th>verdict</th></tr>{cases}</table><h2>Failures</h2><ul>{fails}</ul>
-<h2>Against the baseline</h2><ul>{regs}</ul>
+<h2>Against the {e(baseline_name)}</h2><ul>{regs}</ul>
 </body></html>
 """
 
 
-def write_reports(run: EvalRun, baseline: dict[str, float | None] | None, out_dir: Path) -> list[Path]:
+def write_reports(
+    run: EvalRun,
+    baseline: dict[str, float | None] | None,
+    out_dir: Path,
+    baseline_name: str = "baseline",
+) -> list[Path]:
     """Write report.md, report.html and run.json into out_dir."""
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = [out_dir / "report.md", out_dir / "report.html", out_dir / "run.json"]
-    paths[0].write_text(render_markdown(run, baseline), encoding="utf-8")
-    paths[1].write_text(render_html(run, baseline), encoding="utf-8")
+    paths[0].write_text(render_markdown(run, baseline, baseline_name), encoding="utf-8")
+    paths[1].write_text(render_html(run, baseline, baseline_name), encoding="utf-8")
     paths[2].write_text(run.model_dump_json(indent=1), encoding="utf-8")
     return paths
 
@@ -175,7 +185,7 @@ def save_baseline(run: EvalRun, pattern: str = "*") -> Path:
     data = {
         "grader": run.grader,
         "model": run.model,
-        "pattern": pattern,
+        "pattern": canonical_pattern(pattern),
         "rubric_version": run.rubric_version,
         "cases": len(run.cases),
         "metrics": run.metrics,

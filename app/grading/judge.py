@@ -11,7 +11,8 @@ import hashlib
 import json
 import re
 import secrets
-from concurrent.futures import ThreadPoolExecutor, wait
+import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -202,19 +203,36 @@ def judge_all(
                 error=f"unexpected error: {type(exc).__name__}: {exc}",
             )
 
-    pool = ThreadPoolExecutor(max_workers=min(max_workers, len(requests)), thread_name_prefix="judge")
-    futures = {dim: pool.submit(run, item) for dim, item in zip(requests, requests.items(), strict=True)}
-    wait(futures.values(), timeout=deadline_s)
-    pool.shutdown(wait=False, cancel_futures=True)
+    # Plain daemon threads, not a pool: a call abandoned at the deadline must not hold up the exit of
+    # `sdmock grade` (the interpreter joins pool threads before exiting; it does not join daemons).
+    items = list(requests.items())
+    done: dict[str, Judgement] = {}
+    errors: list[BaseException] = []
+    slots = threading.Semaphore(max(1, min(max_workers, len(items))))
+
+    def worker(item: tuple[str, list[Message]]) -> None:
+        with slots:
+            try:
+                done[item[0]] = run(item)
+            except BaseException as exc:  # re-raised in the caller's thread below
+                errors.append(exc)
+
+    threads = [
+        threading.Thread(target=worker, args=(item,), daemon=True, name=f"judge-{item[0]}") for item in items
+    ]
+    for t in threads:
+        t.start()
+    end = None if deadline_s is None else time.monotonic() + deadline_s
+    for t in threads:
+        t.join(None if end is None else max(0.0, end - time.monotonic()))
+    if errors:
+        raise errors[0]  # a setup problem (a stale recording): loud, as before
     results: dict[str, Judgement] = {}
-    for dim, future in futures.items():
-        if future.done() and not future.cancelled():
-            results[dim] = future.result()  # re-raises the SdmockError of a setup problem
-        else:
-            results[dim] = Judgement(
-                dimension=dim,
-                reply=None,
-                prompt_id=prompt_id,
-                error=f"no judgement within the grading deadline of {deadline_s:g} s",
-            )
+    for dim, _ in items:
+        results[dim] = done.get(dim) or Judgement(
+            dimension=dim,
+            reply=None,
+            prompt_id=prompt_id,
+            error=f"no judgement within the grading deadline of {deadline_s:g} s",
+        )
     return results

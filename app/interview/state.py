@@ -6,6 +6,8 @@ process can continue an interview. The director never mutates a state in place: 
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from pydantic import BaseModel, Field
 
 from app.interview.classify import EstimateCheck
@@ -72,6 +74,11 @@ class InterviewState(BaseModel):
     phase: Phase = Field(default=Phase.SCOPE, description="Current phase.")
     elapsed_minutes: float = Field(default=0.0, description="Minutes since the interview started.")
     phase_started_at: float = Field(default=0.0, description="Minute the current phase started.")
+    clock_read_at: datetime | None = Field(
+        default=None,
+        description="UTC instant the app's clock gave elapsed_minutes (None on simulated clocks); the "
+        "next turn's minutes are counted from here.",
+    )
     budgets: dict[Phase, PhaseBudget] = Field(
         default_factory=default_budgets, description="Min/max minutes per phase."
     )

@@ -66,8 +66,11 @@ _SERVERS: dict[Path, LocalServer] = {}
 _VERIFIED: set[tuple[Path, float]] = set()
 
 
-def resolve_model_path(name_or_path: str) -> tuple[Path, KnownModel | None]:
-    """A local model spec (an alias like 'smollm2', or a path to a .gguf file) as a file path."""
+def resolve_model_path(name_or_path: str, models_dir: Path | None = None) -> tuple[Path, KnownModel | None]:
+    """A local model spec (an alias like 'smollm2', or a path to a .gguf file) as a file path.
+
+    An alias of a model fetched by a script is looked up in `models_dir` (default DATA_DIR/models).
+    """
     known = KNOWN_MODELS.get(name_or_path.removesuffix(".gguf").lower())
     if known is None:
         path = Path(name_or_path).expanduser()
@@ -80,9 +83,11 @@ def resolve_model_path(name_or_path: str) -> tuple[Path, KnownModel | None]:
             )
         return path.resolve(), known
     if known.package is None:  # fetched by a script into DATA_DIR/models
-        from app.settings import default_settings
+        if models_dir is None:
+            from app.settings import default_settings
 
-        path = default_settings().data_dir / "models" / known.file_name
+            models_dir = default_settings().data_dir / "models"
+        path = models_dir / known.file_name
         if not path.is_file():
             raise ConfigError(f"the {known.alias} model is not in {path.parent}", known.how_to_get)
         return path.resolve(), known
@@ -197,9 +202,11 @@ def stop_local_servers() -> None:
 atexit.register(stop_local_servers)
 
 
-def local_chat_model(name_or_path: str, *, timeout_s: float, max_retries: int) -> OpenAIChatModel:
+def local_chat_model(
+    name_or_path: str, *, timeout_s: float, max_retries: int, models_dir: Path | None = None
+) -> OpenAIChatModel:
     """A ChatModel for a local GGUF file, served on loopback and reached through the openai client."""
-    path, known = resolve_model_path(name_or_path)
+    path, known = resolve_model_path(name_or_path, models_dir)
     server = get_local_server(path, known)
     return OpenAIChatModel(
         "local",

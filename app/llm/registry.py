@@ -69,7 +69,12 @@ def get_model(spec: str | None, settings: Settings) -> ChatModel | None:
     if provider == "local":
         from app.llm.local import local_chat_model
 
-        return local_chat_model(model, timeout_s=settings.request_timeout_s, max_retries=settings.max_retries)
+        return local_chat_model(
+            model,
+            timeout_s=settings.request_timeout_s,
+            max_retries=settings.max_retries,
+            models_dir=settings.data_dir / "models",
+        )
     from app.llm.fake import FakeModel
 
     return FakeModel(name=f"fake/{model}")

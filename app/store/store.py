@@ -461,7 +461,7 @@ class Store:
         if expect_state is not None and s.get(InterviewRow, interview_id) is not None:
             raise StateConflictError(
                 "the interview moved on in another tab or window while this reply was written",
-                "your message is saved; reload the page to see the conversation as it is now",
+                "reload to see the conversation as it is now",
             )
         raise StoreError(f"no interview with id {interview_id!r}")
 

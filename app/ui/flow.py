@@ -50,26 +50,45 @@ IDLE_CAP_MINUTES = 10.0
 day resumes where they were, not past the end of their time budget."""
 
 
-def interview_minutes(record: InterviewRecord, turns: list[TurnRecord], now: datetime | None = None) -> float:
-    """Interview time so far: the director's minutes at the last reply plus the pause since it (capped).
+def _clock_anchor(record: InterviewRecord, turns: list[TurnRecord]) -> tuple[float, datetime]:
+    """(the director's minutes, the instant they were read): where the clock goes on from."""
+    from app.interview.state import InterviewState
 
-    The director's clock is saved in the state with every interviewer turn, so time is summed turn by
-    turn and the same in every process; a long absence counts as at most IDLE_CAP_MINUTES.
-    """
-    state = record.state_dict()
-    base = float(state.get("elapsed_minutes", 0.0))
+    state = InterviewState.model_validate_json(record.state) if record.state else None
+    if state is not None and state.clock_read_at is not None:
+        return state.elapsed_minutes, state.clock_read_at
+    # A state saved before clock_read_at existed: the last interviewer turn is the nearest instant.
+    anchor = next((t.created_at for t in reversed(turns) if t.role == "interviewer"), record.created_at)
+    return (state.elapsed_minutes if state is not None else 0.0), anchor
+
+
+def interview_minutes(record: InterviewRecord, turns: list[TurnRecord], now: datetime | None = None) -> float:
+    """Interview time so far: the director's minutes plus the pause since they were read (capped)."""
+    base, anchor = _clock_anchor(record, turns)
     if record.finished_at is not None:
         return base
-    anchor = next((t.created_at for t in reversed(turns) if t.role == "interviewer"), record.created_at)
     return base + min(IDLE_CAP_MINUTES, minutes_since(anchor, now))
 
 
+class InterviewClock:
+    """The clock a resumed session runs on; it remembers when it was read, and the reply saves that
+    instant with the state (`clock_read_at`), so no turn's time is lost or counted twice."""
+
+    def __init__(self, record: InterviewRecord, turns: list[TurnRecord]) -> None:
+        self.base, self.anchor = _clock_anchor(record, turns)
+        self.read_at: datetime | None = None
+
+    def __call__(self) -> float:
+        self.read_at = datetime.now(UTC)
+        return self.base + min(IDLE_CAP_MINUTES, minutes_since(self.anchor, self.read_at))
+
+
 def clock_for(record: InterviewRecord, turns: list[TurnRecord]) -> Callable[[], float]:
-    """The interview clock for a resumed session (see `interview_minutes`).
+    """The interview clock for a resumed session (see `InterviewClock`).
 
     Tests replace this function to run the director on simulated time.
     """
-    return lambda: interview_minutes(record, turns)
+    return InterviewClock(record, turns)
 
 
 def build_voice(settings: Settings) -> Any:
@@ -279,6 +298,7 @@ def start_interview(ctx: AppContext, problem_id: str, *, level: str, minutes: in
         clock=lambda: 0.0,
         max_message_chars=ctx.settings.max_message_chars,
     )
+    session.state.clock_read_at = datetime.now(UTC)  # minute 0 of the interview clock
     remember_voice_health(voice)
     record = ctx.store.create_interview(
         problem=problem.id,
@@ -363,7 +383,7 @@ class ReplyStream:
             "facts": list(move.fact_ids) if move is not None else [],
             "notes": [n.model_dump() for n in self.session.last_notes],
             "tokens": _tokens(self.session.voice),
-            "state": self.session.state.model_dump_json(),
+            "state": self._state_json(),
             "interview_phase": self.session.state.phase.value,
             "interview_status": "finished" if self.session.done else None,
             "expect_state": self.base_state,
@@ -375,6 +395,12 @@ class ReplyStream:
                 self.interview_id, role="interviewer", kind=self.action, **common
             )
         return self.saved
+
+    def _state_json(self) -> str:
+        read_at = getattr(self.session.clock, "read_at", None)
+        if read_at is not None:  # the instant the director's minutes were read: the next turn counts on
+            self.session.state.clock_read_at = read_at
+        return self.session.state.model_dump_json()
 
     def interrupt(self) -> TurnRecord | None:
         """Save what was said as an interrupted turn; the state stays as it was (the move is redone)."""

@@ -30,17 +30,22 @@ _SHAPES: list[tuple[str, str, str, str]] = [
 _NODE = re.compile(
     r"\s*(?P<id>[A-Za-z0-9_][A-Za-z0-9_.]*)"
     + "(?:"
-    + "|".join(f"{o}(?P<s{i}>.*?){c}" for i, (o, c, _, _) in enumerate(_SHAPES))
+    + "|".join(f'{o}(?P<s{i}>"[^"]*"|.*?){c}' for i, (o, c, _, _) in enumerate(_SHAPES))
     + ")?"
 )
 # A link: optional inline text (`-- text -->`, `-. text .->`, `== text ==>`) or a plain arrow with an
 # optional `|text|` after it.
+# The text starts and ends on a non-space and the spaces around it are possessive (`\s++`): a line of
+# spaces cannot make the regex try every split of them (that was cubic: 56 s for 2,000 spaces).
 _LINK = re.compile(
-    r"\s*(?:"
-    r"(?P<open><?(?:--|==|-\.))\s+(?P<itext>[^|>]+?)\s+(?P<iarrow>-{2,}[>ox]?|={2,}>?|\.-+>?)"
-    r"|(?P<arrow><?(?:-{2,}[>ox]|-{3,}|={2,}>|={3,}|-\.+->|-\.+-))\s*(?:\|(?P<ptext>[^|]*)\|)?"
-    r")\s*"
+    r"\s*+(?:"
+    r"(?P<open><?(?:--|==|-\.))\s++(?P<itext>[^|>\s](?:[^|>]*[^|>\s])?)\s++"
+    r"(?P<iarrow>-{2,}[>ox]?|={2,}>?|\.-+>?)"
+    r"|(?P<arrow><?(?:-{2,}[>ox]|-{3,}|={2,}>|={3,}|-\.+->|-\.+-))\s*+(?:\|(?P<ptext>[^|]*)\|)?"
+    r")\s*+"
 )
+MAX_LINE = 500
+"""Longer lines are not diagram statements; they are skipped without being parsed."""
 _AMPERSAND = re.compile(r"\s*&\s*")
 _SKIP = re.compile(r"^(%%|style\s|classDef\s|class\s|linkStyle\s|click\s|direction\s)", re.IGNORECASE)
 _SUBGRAPH = re.compile(r"^subgraph\s+(?P<rest>.+?)\s*$", re.IGNORECASE)
@@ -78,9 +83,12 @@ def _unquote(text: str) -> str:
     return text.replace("<br>", "\n").replace("<br/>", "\n")
 
 
-def _node_group(line: str, pos: int, graph: _Graph, cluster: _Cluster) -> tuple[list[str], int] | None:
-    """Parse `A[..] & B(..)` at pos: the node ids and the position after them."""
-    ids: list[str] = []
+_Node = tuple[str, str | None, str]  # id, label (None: not given here), Graphviz attributes
+
+
+def _node_group(line: str, pos: int) -> tuple[list[_Node], int] | None:
+    """Parse `A[..] & B(..)` at pos: the nodes and the position after them."""
+    nodes: list[_Node] = []
     while True:
         m = _NODE.match(line, pos)
         if m is None:
@@ -91,12 +99,11 @@ def _node_group(line: str, pos: int, graph: _Graph, cluster: _Cluster) -> tuple[
                 label = _unquote(m.group(f"s{i}"))
                 attrs = f"shape={shape}" + (f", {extra}" if extra else "")
                 break
-        graph.node(m.group("id"), label, attrs, cluster)
-        ids.append(m.group("id"))
+        nodes.append((m.group("id"), label, attrs))
         pos = m.end()
         amp = _AMPERSAND.match(line, pos)
         if amp is None:
-            return ids, pos
+            return nodes, pos
         pos = amp.end()
 
 
@@ -119,28 +126,30 @@ def _edge_attrs(arrow: str, text: str) -> str:
     return ", ".join(attrs)
 
 
-def _statement(line: str, graph: _Graph, cluster: _Cluster) -> bool:
-    """Parse one node or link statement; False when the line is not one."""
-    first = _node_group(line, 0, graph, cluster)
+def _statement(line: str) -> tuple[list[_Node], list[tuple[str, str, str]]] | None:
+    """The nodes and edges of one node or link statement; None unless the whole line parses."""
+    first = _node_group(line, 0)
     if first is None:
-        return False
+        return None
     left, pos = first
+    nodes, edges = list(left), []
     while pos < len(line):
         link = _LINK.match(line, pos)
         if link is None:
-            break
-        nxt = _node_group(line, link.end(), graph, cluster)
+            return None
+        nxt = _node_group(line, link.end())
         if nxt is None:
-            break
+            return None
         right, pos = nxt
         if link.group("open"):
             arrow, text = link.group("open") + link.group("iarrow"), link.group("itext")
         else:
             arrow, text = link.group("arrow"), link.group("ptext") or ""
         attrs = _edge_attrs(arrow, _unquote(text))
-        graph.edges += [(a, b, attrs) for a in left for b in right]
+        edges += [(a[0], b[0], attrs) for a in left for b in right]
+        nodes += right
         left = right
-    return line[pos:].strip() == ""
+    return nodes, edges
 
 
 def mermaid_to_dot(text: str) -> str | None:
@@ -172,7 +181,11 @@ def mermaid_to_dot(text: str) -> str | None:
             stack[-1].children.append(child)
             stack.append(child)
             continue
-        _statement(line, graph, stack[-1])
+        parsed = _statement(line) if len(line) <= MAX_LINE else None
+        if parsed is not None:  # a line that is not a statement adds nothing, not half of itself
+            for node_id, label, attrs in parsed[0]:
+                graph.node(node_id, label, attrs, stack[-1])
+            graph.edges += parsed[1]
     if not graph.labels:
         return None
     out = [f"digraph {{ rankdir={rankdir}; node [shape=box];"]

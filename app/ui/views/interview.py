@@ -154,8 +154,8 @@ def _stream(stream: flow.ReplyStream) -> bool:
             stream.commit()
         except StateConflictError as exc:
             placeholder.warning(
-                f"This reply was not kept: {exc.message}. Your message is saved; reload the page to "
-                "see the conversation as it is now."
+                f"This reply was not kept: {exc.message}. Nothing you sent is lost; reload the page "
+                "to see the conversation as it is now."
             )
             return False
         placeholder.markdown(safe_markdown(stream.text))
