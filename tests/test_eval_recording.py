@@ -25,6 +25,23 @@ def test_record_then_replay(tmp_path: Path) -> None:
     assert replay.hits == 1 and len(fake.requests) == 1
 
 
+def test_recording_resumes_what_an_interrupted_run_saved(tmp_path: Path) -> None:
+    """A second --record run pays only for what is missing (a local model takes minutes a call)."""
+    first = FakeModel(['{"score": 3}'], name="local/tiny")
+    rec = RecordingModel(
+        model_name="local/tiny", recordings_dir=tmp_path, mode="record", inner=first, rubric_version="r1"
+    )
+    rec.complete(MSGS, max_tokens=100)
+    second = FakeModel(['{"score": 1}'], name="local/tiny")
+    again = RecordingModel(
+        model_name="local/tiny", recordings_dir=tmp_path, mode="record", inner=second, rubric_version="r1"
+    )
+    assert again.complete(MSGS, max_tokens=100).text == '{"score": 3}'
+    assert (again.hits, again.recorded, len(second.requests)) == (1, 0, 0)
+    assert again.complete(MSGS, max_tokens=101).text == '{"score": 1}'  # a new request is recorded
+    assert (again.recorded, len(second.requests)) == (1, 1)
+
+
 @pytest.mark.parametrize(
     "change",
     [

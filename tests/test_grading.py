@@ -8,6 +8,7 @@ import re
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -17,7 +18,7 @@ from app.grading.grader import grade_transcript
 from app.grading.judge import JUDGE_ATTEMPTS, JUDGE_SCHEMA, parse_reply
 from app.grading.models import GradeReport
 from app.grading.rubric import DIMENSION_IDS, load_rubric
-from app.llm.base import Message
+from app.llm.base import Completion, Message
 from app.llm.fake import FakeModel
 from app.problems import Problem, get_problem
 from app.settings import REPO_ROOT
@@ -437,6 +438,32 @@ def test_a_retry_can_recover_and_sees_the_error(problem: Problem) -> None:
 
     report = grade_transcript(WEAK, problem, "senior", model=judge(answer))
     assert all(d.status == "graded" and len(d.attempts) == 2 for d in report.dimensions)
+
+
+def test_a_reply_cut_off_at_the_length_limit_is_asked_again_shorter_not_shown_back(problem: Problem) -> None:
+    """A small local model listed every turn and hit max_tokens; showing it the cut reply got the same
+    cut reply back three times. The retry is the original request with a note asking for less."""
+    from app.grading.judge import SHORTER_NOTE
+
+    class CutOnce(FakeModel):
+        def complete(self, messages: list[Message], **kwargs: Any) -> Completion:
+            done = super().complete(messages, **kwargs)
+            cut = not done.text.rstrip().endswith("}")
+            return done.model_copy(update={"finish_reason": "length"}) if cut else done
+
+    long_cut = '{"evidence": [{"turn": 1, "quote": "So we have clients", "comment": "lists every turn'
+    good = reply(2, [(1, "So we have clients, a load balancer")])
+    model = CutOnce([lambda msgs: good if msgs[-1]["content"].endswith(SHORTER_NOTE) else long_cut] * 12)
+    report = grade_transcript(WEAK, problem, "senior", model=model)
+    assert all(d.status == "graded" and len(d.attempts) == 2 for d in report.dimensions)
+    asked = [r["messages"] for r in model.requests]
+    first = next(m for m in asked if not m[-1]["content"].endswith(SHORTER_NOTE))
+    retry = next(
+        m for m in asked if m[-1]["content"].endswith(SHORTER_NOTE) and dimension_of(m) == dimension_of(first)
+    )
+    assert [m["role"] for m in retry] == [m["role"] for m in first] == ["system", "user"]
+    assert retry[-1]["content"] == first[-1]["content"] + SHORTER_NOTE
+    assert long_cut not in retry[-1]["content"]
 
 
 def test_parse_reply_accepts_fenced_json() -> None:

@@ -101,6 +101,11 @@ class RecordingModel:
             rubric_version=self.rubric_version,
         )
         path = self._path(key)
+        if self.mode == "record" and path.exists():
+            # Recording resumes: what an interrupted run already saved is kept, not paid for again.
+            # (To record afresh, delete the model's folder under evals/recordings/.)
+            self.hits += 1
+            return Completion.model_validate(json.loads(path.read_text(encoding="utf-8"))["completion"])
         if self.mode == "replay":
             if not path.exists():
                 raise RecordingMissingError(

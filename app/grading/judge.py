@@ -25,6 +25,12 @@ from app.llm.base import ChatModel, Message, Usage
 JUDGE_ATTEMPTS = 3
 """Model calls per dimension at most: the first try plus two retries on invalid JSON."""
 JUDGE_MAX_TOKENS = 800
+SHORTER_NOTE = (
+    "\n\nYour previous answer to this was cut off at the length limit and could not be read. Answer "
+    "again, shorter: at most 3 evidence items, each quote under 20 words and each comment under 12 "
+    "words, then at most three sentences of reasoning, then the score."
+)
+"""Added to the request when the judge's reply was cut off at max_tokens."""
 MAX_QUOTES = 6
 
 JUDGE_SCHEMA: dict[str, Any] = {
@@ -153,6 +159,12 @@ def judge_dimension(
         except ValueError as exc:
             result.attempts.append(Attempt(raw=done.text, error=str(exc)))
             result.error = f"invalid reply after {len(result.attempts)} attempt(s): {exc}"
+            if done.finish_reason == "length":
+                # Cut off at max_tokens (a small model listing every turn, or looping). Showing it the
+                # cut reply only invites the same reply again at temperature 0: ask afresh, shorter. The
+                # request is the original one plus a note at its end, so a prompt cache still serves it.
+                convo = [*messages[:-1], {**messages[-1], "content": messages[-1]["content"] + SHORTER_NOTE}]
+                continue
             convo = [
                 *messages,
                 {"role": "assistant", "content": done.text[:4000]},
