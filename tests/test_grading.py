@@ -465,6 +465,13 @@ def test_a_reply_cut_off_at_the_length_limit_is_asked_again_shorter_not_shown_ba
     assert retry[-1]["content"] == first[-1]["content"] + SHORTER_NOTE
     assert long_cut not in retry[-1]["content"]
 
+    # Cut again: the last attempt asks for even less (the same request again would get the same reply).
+    from app.grading.judge import SHORTEST_NOTE
+
+    stubborn = CutOnce([lambda msgs: good if msgs[-1]["content"].endswith(SHORTEST_NOTE) else long_cut] * 18)
+    report = grade_transcript(WEAK, problem, "senior", model=stubborn)
+    assert all(d.status == "graded" and len(d.attempts) == 3 for d in report.dimensions)
+
 
 def test_parse_reply_accepts_fenced_json() -> None:
     parsed = parse_reply('```json\n{"evidence": [], "reasoning": "r", "score": 2}\n```')

@@ -30,7 +30,11 @@ SHORTER_NOTE = (
     "again, shorter: at most 3 evidence items, each quote under 20 words and each comment under 12 "
     "words, then at most three sentences of reasoning, then the score."
 )
-"""Added to the request when the judge's reply was cut off at max_tokens."""
+SHORTEST_NOTE = (
+    "\n\nYour previous answers to this were cut off at the length limit twice and could not be read. "
+    "Answer with at most 2 evidence items and ONE sentence of reasoning, then the score."
+)
+"""Added to the request when the judge's reply was cut off at max_tokens (the second time: SHORTEST)."""
 MAX_QUOTES = 6
 
 JUDGE_SCHEMA: dict[str, Any] = {
@@ -144,6 +148,7 @@ def judge_dimension(
     """Ask for one dimension's grade, retrying invalid JSON up to `attempts` calls in all."""
     result = Judgement(dimension=dimension, reply=None, prompt_id=prompt_id)
     convo = list(messages)
+    cuts = 0
     for _ in range(max(1, attempts)):
         try:
             done = model.complete(
@@ -163,7 +168,9 @@ def judge_dimension(
                 # Cut off at max_tokens (a small model listing every turn, or looping). Showing it the
                 # cut reply only invites the same reply again at temperature 0: ask afresh, shorter. The
                 # request is the original one plus a note at its end, so a prompt cache still serves it.
-                convo = [*messages[:-1], {**messages[-1], "content": messages[-1]["content"] + SHORTER_NOTE}]
+                cuts += 1
+                note = SHORTER_NOTE if cuts == 1 else SHORTEST_NOTE
+                convo = [*messages[:-1], {**messages[-1], "content": messages[-1]["content"] + note}]
                 continue
             convo = [
                 *messages,
