@@ -51,6 +51,11 @@ def model_slug(model: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", model).strip("_")
 
 
+def _saved(path: Path) -> Completion:
+    """The Completion stored in one recording file."""
+    return Completion.model_validate(json.loads(path.read_text(encoding="utf-8"))["completion"])
+
+
 class RecordingModel:
     """Wraps a ChatModel: `record` calls it and saves each reply; `replay` answers from the saves only."""
 
@@ -105,7 +110,7 @@ class RecordingModel:
             # Recording resumes: what an interrupted run already saved is kept, not paid for again.
             # (To record afresh, delete the model's folder under evals/recordings/.)
             self.hits += 1
-            return Completion.model_validate(json.loads(path.read_text(encoding="utf-8"))["completion"])
+            return _saved(path)
         if self.mode == "replay":
             if not path.exists():
                 raise RecordingMissingError(
@@ -114,7 +119,7 @@ class RecordingModel:
                     f"re-record with: {self.rerecord_command}",
                 )
             self.hits += 1
-            return Completion.model_validate(json.loads(path.read_text(encoding="utf-8"))["completion"])
+            return _saved(path)
         assert self.inner is not None
         done = self.inner.complete(
             messages,

@@ -62,14 +62,6 @@ def _clock_anchor(record: InterviewRecord, turns: list[TurnRecord]) -> tuple[flo
     return (state.elapsed_minutes if state is not None else 0.0), anchor
 
 
-def interview_minutes(record: InterviewRecord, turns: list[TurnRecord], now: datetime | None = None) -> float:
-    """Interview time so far: the director's minutes plus the pause since they were read (capped)."""
-    base, anchor = _clock_anchor(record, turns)
-    if record.finished_at is not None:
-        return base
-    return base + min(IDLE_CAP_MINUTES, minutes_since(anchor, now))
-
-
 class InterviewClock:
     """The clock a resumed session runs on; it remembers when it was read, and the reply saves that
     instant with the state (`clock_read_at`), so no turn's time is lost or counted twice."""
@@ -78,9 +70,19 @@ class InterviewClock:
         self.base, self.anchor = _clock_anchor(record, turns)
         self.read_at: datetime | None = None
 
+    def minutes_at(self, now: datetime) -> float:
+        """The interview minutes at `now`, without counting it as a read."""
+        return self.base + min(IDLE_CAP_MINUTES, minutes_since(self.anchor, now))
+
     def __call__(self) -> float:
         self.read_at = datetime.now(UTC)
-        return self.base + min(IDLE_CAP_MINUTES, minutes_since(self.anchor, self.read_at))
+        return self.minutes_at(self.read_at)
+
+
+def interview_minutes(record: InterviewRecord, turns: list[TurnRecord], now: datetime | None = None) -> float:
+    """Interview time so far: the director's minutes plus the pause since they were read (capped)."""
+    clock = InterviewClock(record, turns)
+    return clock.base if record.finished_at is not None else clock.minutes_at(now or datetime.now(UTC))
 
 
 def clock_for(record: InterviewRecord, turns: list[TurnRecord]) -> Callable[[], float]:
