@@ -381,12 +381,7 @@ class Store:
                     now = utcnow()
                     # Write the parent row first: this takes the write lock (SQLite) or the row lock
                     # (PostgreSQL) before the next seq is read, so concurrent appends queue up.
-                    stmt = update(InterviewRow).where(InterviewRow.id == interview_id)
-                    if expect_state is not None:
-                        stmt = stmt.where(InterviewRow.state == expect_state)
-                    touched = s.execute(stmt.values(updated_at=now))
-                    if touched.rowcount == 0:  # type: ignore[attr-defined]
-                        self._missing_or_conflict(s, interview_id, expect_state)
+                    self._update_guarded(s, interview_id, {"updated_at": now}, expect_state)
                     last = s.scalar(select(func.max(TurnRow.seq)).where(TurnRow.interview_id == interview_id))
                     row = TurnRow(
                         interview_id=interview_id,
@@ -447,17 +442,24 @@ class Store:
             now = utcnow()
             values = self._interview_values(state, interview_phase, interview_status, now)
             values["updated_at"] = now
-            stmt = update(InterviewRow).where(InterviewRow.id == row.interview_id)
-            if expect_state is not None:
-                stmt = stmt.where(InterviewRow.state == expect_state)
-            if s.execute(stmt.values(**values)).rowcount == 0:  # type: ignore[attr-defined]
-                self._missing_or_conflict(s, row.interview_id, expect_state)
+            self._update_guarded(s, row.interview_id, values, expect_state)
             s.flush()
             return self._turn(row)
 
     @staticmethod
-    def _missing_or_conflict(s: Session, interview_id: str, expect_state: str | None) -> None:
-        """Raise the right error for an interview update that touched no row (rolls the write back)."""
+    def _update_guarded(
+        s: Session, interview_id: str, values: dict[str, Any], expect_state: str | None
+    ) -> None:
+        """Update the interview row; with `expect_state`, only while its state is still that one.
+
+        No row touched: StateConflictError if the interview exists (the write is rolled back),
+        StoreError if it does not.
+        """
+        stmt = update(InterviewRow).where(InterviewRow.id == interview_id)
+        if expect_state is not None:
+            stmt = stmt.where(InterviewRow.state == expect_state)
+        if s.execute(stmt.values(**values)).rowcount > 0:  # type: ignore[attr-defined]
+            return
         if expect_state is not None and s.get(InterviewRow, interview_id) is not None:
             raise StateConflictError(
                 "the interview moved on in another tab or window while this reply was written",
