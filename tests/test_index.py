@@ -104,6 +104,23 @@ def test_edit_one_note_embeds_only_its_changed_chunks(small: Settings) -> None:
     assert "LFU evicts" in retriever.search("least frequently used eviction", k=1)[0].text
 
 
+def test_lexical_index_follows_a_reindex(small: Settings) -> None:
+    index_notes(small)
+    retriever = Retriever(small)
+    assert all(h.source != "queues.md" for h in retriever.search("zyzzyva backlog", k=10))
+    (small.notes_dir / "queues.md").write_text(
+        "---\ntitle: Queues\ntopics: [queue]\nsteps: [deep_dive]\n---\n"
+        "## Zyzzyva\nThe zyzzyva consumer group drains the backlog.\n",
+        encoding="utf-8",
+    )
+    report = index_notes(small)
+    assert (report.embedded, report.reused) == (1, 6)
+    # The same retriever rebuilds its BM25 side from the new build: the made-up word is found first.
+    hit = retriever.search("zyzzyva backlog", k=1)[0]
+    assert (hit.source, hit.heading) == ("queues.md", "Zyzzyva")
+    assert retriever.search("zyzzyva", k=3, step="estimation")[0].source == "estimation.md"
+
+
 def test_metadata_change_rebuilds_without_embedding(small: Settings) -> None:
     index_notes(small)
     note = small.notes_dir / "sharding.md"

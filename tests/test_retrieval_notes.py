@@ -12,6 +12,7 @@ from app.retrieval.notes import (
     STEPS,
     Chunk,
     chunk_id,
+    fenced_spans,
     load_chunks,
     note_files,
     parse_note,
@@ -142,3 +143,83 @@ def test_every_knowledge_note_parses() -> None:
         assert note.title and note.steps, note.source
     assert all(isinstance(c, Chunk) and c.text.strip() for c in chunks)
     assert max(len(c.text) for c in chunks) <= MAX_CHUNK_CHARS
+
+
+FENCED = """---
+title: Deploys
+steps: [wrap_up]
+---
+```bash
+# build the image (a shell comment, not the title)
+docker build .
+```
+Deploys roll out gradually.
+
+## Canary
+Send 1% of traffic first:
+
+```python
+## not a heading: a Python comment
+def canary(share):
+    return share <= 0.01
+```
+
+Then widen.
+
+~~~~
+## still code (a tilde fence closes only with four or more tildes)
+~~~
+````
+## also still code
+~~~~
+
+## Rollback
+Keep the old fleet.
+"""
+
+
+def test_a_heading_inside_a_code_fence_is_not_a_section() -> None:
+    note = parse_note(FENCED, "deploys.md")
+    assert note.title == "Deploys"  # front-matter title; the `# build` comment is code
+    chunks = split_note(note)
+    assert [c.heading for c in chunks] == ["Deploys", "Canary", "Rollback"]
+    intro, canary, rollback = (c.text for c in chunks)
+    assert intro.startswith("```bash\n# build the image") and intro.endswith("Deploys roll out gradually.")
+    assert "## not a heading: a Python comment\ndef canary(share):\n    return share" in canary
+    assert "## still code" in canary and "## also still code" in canary and canary.endswith("~~~~")
+    assert rollback == "Keep the old fleet."
+
+
+def test_first_heading_title_and_unclosed_fence() -> None:
+    note = parse_note(
+        "```\n# a comment\n```\n# Real title\nintro\n## A\ntext\n```sh\n## open to the end\n", "x.md"
+    )
+    assert note.title == "Real title"
+    chunks = split_note(note)
+    assert [c.heading for c in chunks] == ["Real title", "A"]
+    assert chunks[0].text == "```\n# a comment\n```\n\nintro"  # the title line is dropped
+    assert chunks[1].text == "text\n```sh\n## open to the end"
+
+
+def test_fenced_spans_follow_commonmark() -> None:
+    text = "a\n``` py\nx\n```\n    ```\nnot a fence (indented 4)\n~~~\n```\n~~~\n``` a`b\nnot a fence\n"
+    spans = fenced_spans(text)
+    assert [text[a:b] for a, b in spans] == ["``` py\nx\n```\n", "~~~\n```\n~~~\n"]
+
+
+def test_plain_text_code_fence_lines_are_not_headings(tmp_path: Path) -> None:
+    path = tmp_path / "ops.txt"
+    path.write_text("Setup:\n\n```\n# install\n\npip install x\n```\n\nRun it daily.\n", encoding="utf-8")
+    chunks = split_note(read_note(path))
+    assert [c.heading for c in chunks] == ["Setup"]
+    assert chunks[0].text == "```\n# install\n\npip install x\n```\n\nRun it daily."
+
+
+def test_fence_awareness_keeps_knowledge_chunks_byte_identical() -> None:
+    """Notes without fences split exactly as before, so their content-hash ids (and vectors) are kept."""
+    note = parse_note(NOTE, "caching.md")
+    assert [c.id for c in split_note(note)] == [
+        chunk_id("caching.md", "Caching", "A cache keeps hot data in memory.", "Caching"),
+        chunk_id("caching.md", "Expiration (TTL)", "Entries expire after a time-to-live.", "Caching"),
+        chunk_id("caching.md", "Eviction", "LRU evicts the least recently used entry.", "Caching"),
+    ]

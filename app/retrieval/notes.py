@@ -15,13 +15,19 @@ A knowledge note looks like::
 Each `##` section becomes a chunk (long ones are split further); the note title and the section
 heading are prefixed to the text that gets embedded. Plain `.txt` notes need no front-matter: the
 title comes from the file name and the text is split on headings and blank-line paragraphs.
+
+The splitting is Markdown-aware: a `#` or `##` line inside a fenced code block (```` ``` ```` or
+`~~~`, CommonMark rules: up to three spaces of indent, closed by a fence of the same character at
+least as long, or by the end of the note) is code, not a heading. Section text is kept byte for byte
+(LangChain's `MarkdownHeaderTextSplitter` also knows fences, but re-joins lines and strips code
+indentation, which would change every chunk's text and so its content-hash id).
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,6 +46,9 @@ MAX_NOTE_BYTES = 2_000_000
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
 _H2 = re.compile(r"^##[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
 _ANY_HEADING = re.compile(r"^#{1,6}[ \t]+(.+?)[ \t#]*$")
+_H1 = re.compile(r"^#[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
+_FENCE_OPEN = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
+_FENCE_CLOSE = re.compile(r"^ {0,3}(`{3,}|~{3,})[ \t]*$")
 
 
 @dataclass(frozen=True)
@@ -142,7 +151,7 @@ def parse_note(text: str, source: str, plain: bool = False) -> Note:
     title = meta.get("title")
     if title is not None and not isinstance(title, str | int | float):
         raise KnowledgeError(f"{source}: front-matter `title` must be a string")
-    first_heading = re.search(r"^#[ \t]+(.+?)[ \t#]*$", text, re.MULTILINE)
+    first_heading = next(_outside_fences(_H1, text), None)
     if title:
         title = str(title).strip()
     elif first_heading and not plain:
@@ -190,13 +199,54 @@ def split_note(note: Note, max_chars: int = MAX_CHUNK_CHARS) -> list[Chunk]:
     return chunks
 
 
+def fenced_spans(text: str) -> list[tuple[int, int]]:
+    """`(start, end)` character offsets of the fenced code blocks of Markdown `text`, fences included.
+
+    CommonMark: an opening fence is three or more backticks or tildes indented by at most three
+    spaces (a backtick fence's info string has no backtick); the block ends at a line holding only a
+    fence of the same character at least as long, or at the end of the text.
+    """
+    spans: list[tuple[int, int]] = []
+    opening: str | None = None
+    start = offset = 0
+    for line in text.splitlines(keepends=True):
+        bare = line.rstrip("\r\n")
+        if opening is None:
+            m = _FENCE_OPEN.match(bare)
+            if m and not (m.group(1)[0] == "`" and "`" in m.group(2)):
+                opening, start = m.group(1), offset
+        else:
+            m = _FENCE_CLOSE.match(bare)
+            if m and m.group(1)[0] == opening[0] and len(m.group(1)) >= len(opening):
+                spans.append((start, offset + len(line)))
+                opening = None
+        offset += len(line)
+    if opening is not None:
+        spans.append((start, len(text)))
+    return spans
+
+
+def _outside_fences(pattern: re.Pattern[str], text: str) -> Iterator[re.Match[str]]:
+    """Matches of a line pattern that do not start inside a fenced code block."""
+    spans = fenced_spans(text)
+    for m in pattern.finditer(text):
+        if not any(a <= m.start() < b for a, b in spans):
+            yield m
+
+
 def _markdown_sections(body: str, title: str) -> list[tuple[str, str]]:
-    """`(heading, text)` per `##` section; text before the first one is the note's introduction."""
+    """`(heading, text)` per `##` section; text before the first one is the note's introduction.
+
+    `##` lines inside fenced code blocks are part of the section text, not headings.
+    """
     sections: list[tuple[str, str]] = []
-    matches = list(_H2.finditer(body))
+    matches = list(_outside_fences(_H2, body))
     intro = body[: matches[0].start()] if matches else body
     # Drop the `# Title` line: the title is already prefixed to every chunk.
-    intro = re.sub(r"^#[ \t]+.*$", "", intro, count=1, flags=re.MULTILINE).strip()
+    h1 = next(_outside_fences(_H1, intro), None)
+    if h1 is not None:
+        intro = intro[: h1.start()] + intro[h1.end() :]
+    intro = intro.strip()
     if intro:
         sections.append((title, intro))
     for i, m in enumerate(matches):
@@ -208,7 +258,8 @@ def _markdown_sections(body: str, title: str) -> list[tuple[str, str]]:
 
 
 def _text_sections(body: str) -> list[tuple[str, str]]:
-    """Plain text: a heading line (`# x` or a short line ending in `:`) starts a section."""
+    """Plain text: a heading line (`# x` or a short line ending in `:`) starts a section, except in a
+    fenced code block."""
     sections: list[tuple[str, str]] = []
     heading = ""
     paragraphs: list[str] = []
@@ -218,13 +269,19 @@ def _text_sections(body: str) -> list[tuple[str, str]]:
             sections.append((heading, "\n\n".join(paragraphs)))
             paragraphs.clear()
 
-    for para in re.split(r"\n[ \t]*\n", body):
-        para = para.strip()
+    code = fenced_spans(body)
+    start = 0
+    for gap in [*re.finditer(r"\n[ \t]*\n", body), None]:
+        end = gap.start() if gap else len(body)
+        raw, start = body[start:end], gap.end() if gap else len(body)
+        para = raw.strip()
         if not para:
             continue
+        at = end - len(raw) + (len(raw) - len(raw.lstrip()))
+        in_code = any(a <= at < b for a, b in code)
         first, _, rest = para.partition("\n")
-        m = _ANY_HEADING.match(first)
-        if m or (len(first) <= 80 and first.endswith(":") and not rest):
+        m = None if in_code else _ANY_HEADING.match(first)
+        if m or (not in_code and len(first) <= 80 and first.endswith(":") and not rest):
             flush()
             heading = (m.group(1) if m else first.rstrip(":")).strip()
             para = rest.strip()
