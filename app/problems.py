@@ -32,6 +32,11 @@ class HiddenFact(BaseModel):
         min_length=1,
         description="Lowercase cue words or phrases; a question containing any of them asks for this fact.",
     )
+    asks: list[str] = Field(
+        default_factory=list,
+        description="Natural ways a candidate asks for this fact (indirect, casual, typos); the offline "
+        "reader releases the fact for a question close to these. Without them the cue words stand in.",
+    )
     key: bool = Field(True, description="Counts toward the scope coverage needed to leave step 1.")
     values: dict[str, float] = Field(
         default_factory=dict, description="Numbers stated by the fact, named for use in number formulas."
@@ -74,6 +79,27 @@ class Component(BaseModel):
     keywords: list[str] = Field(min_length=1)
 
 
+class Pitfall(BaseModel):
+    """A plausible mistake a candidate makes on this problem, which the interviewer questions."""
+
+    id: str
+    text: str = Field(description="The mistake, in one sentence.")
+    examples: list[str] = Field(
+        default_factory=list, description="Statements a candidate might make that commit it."
+    )
+    counter_examples: list[str] = Field(
+        default_factory=list, description="Statements on the same topic that do not commit it."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_text(cls, data: object) -> object:
+        if isinstance(data, str):  # a bare sentence: an id from its first words, no examples
+            words = [w for w in data.lower().replace("-", " ").split() if w.isalpha()][:4]
+            return {"id": "_".join(words) or "pitfall", "text": data}
+        return data
+
+
 class LevelExpectations(BaseModel):
     """What each level should show on this problem."""
 
@@ -96,7 +122,7 @@ class Problem(BaseModel):
     numbers: list[DerivedNumber] = Field(default_factory=list)
     deep_dives: list[DeepDiveTopic] = Field(min_length=1)
     wrap_up: list[str] = Field(min_length=1, description="Wrap-up questions for step 4.")
-    pitfalls: list[str] = Field(min_length=1)
+    pitfalls: list[Pitfall] = Field(min_length=1)
     reference_design: str = Field(min_length=200)
     levels: LevelExpectations
 
@@ -114,6 +140,7 @@ class Problem(BaseModel):
             ("numbers", self.numbers),
             ("deep_dives", self.deep_dives),
             ("components", self.components),
+            ("pitfalls", self.pitfalls),
         ):
             ids = [i.id for i in items]
             dupes = {i for i in ids if ids.count(i) > 1}

@@ -64,6 +64,14 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("OPENAI_BASE_URL", "openai_base_url"),
         description="Base URL of an OpenAI-compatible server (Ollama, vLLM, llama.cpp).",
     )
+    reader: Literal["auto", "model", "offline"] = Field(
+        "auto",
+        description="How candidate messages are read: auto (the model reader when a model is configured, "
+        "else offline), model, or offline (the embedding reader, no model call).",
+    )
+    reader_timeout_s: float = Field(
+        20.0, description="Longest wait for the model reader; the offline reader answers after it."
+    )
     request_timeout_s: float = Field(30.0, description="Timeout of one model request, in seconds.")
     max_retries: int = Field(2, description="Retries of a failed model request (with backoff).")
     turn_deadline_s: float = Field(60.0, description="Hard deadline for one interviewer turn, in seconds.")

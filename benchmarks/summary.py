@@ -70,6 +70,10 @@ def rows() -> list[Row]:
     out.append(
         Row("turn overhead to 1st token, session path, p95", turn.get("p95_ms"), "ms", 50, f"{cmd} turn")
     )
+    reader = _load("reader")
+    out.append(
+        Row("offline reader, 5-sentence message, p95", reader.get("p95_ms"), "ms", 40, f"{cmd} reader")
+    )
     voice = _get(llm, "overhead_ms", "voice to 1st token (in-process fake)") or {}
     out.append(Row("voice to 1st token (fake model), p95", voice.get("p95"), "ms", 50, f"{cmd} llm"))
     q = _get(ret, "query_ms", "retriever") or {}

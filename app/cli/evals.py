@@ -29,13 +29,36 @@ def eval_command(
             "--interviewer", help="Run the interviewer scenarios (evals/interviewer) instead of the grader."
         ),
     ] = False,
+    reader: Annotated[
+        bool,
+        typer.Option("--reader", help="Run the reader over the labelled messages (evals/reader) instead."),
+    ] = False,
+    calibrate: Annotated[
+        bool,
+        typer.Option(
+            help="With --reader: refit the offline reader on the tune split first (writes knowledge/reader/)."
+        ),
+    ] = False,
 ) -> None:
     """Grade the labelled eval cases and print the metrics against the human labels and the baseline.
 
     With --interviewer, run the scripted-candidate scenarios through `simulate` and check the replies.
+    With --reader, read the labelled messages of evals/reader and score acts, facts and estimates
+    (offline reader by default; --model replays a model reader's recordings, --record records them).
     """
     if interviewer:
         _interviewer_evals(case, out)
+        return
+    if reader:
+        if calibrate:
+            from app.evals.reader_calibration import calibrate as fit
+
+            summary = fit(progress=lambda msg: typer.echo(msg))
+            typer.echo(f"calibrated: {summary}")
+            from app.interview.offline_reader import shared_offline_reader
+
+            shared_offline_reader.cache_clear()
+        _reader_evals(case, out, model, record, update_baseline)
         return
     from rich.console import Console
     from rich.table import Table
@@ -141,6 +164,79 @@ def _interviewer_evals(pattern: str, out: Path | None) -> None:
         console.print(f"[red]FAIL[/] {escape(f)}", highlight=False)
     if not run.ok:
         raise typer.Exit(1)
+
+
+def _reader_evals(pattern: str, out: Path | None, model: str | None, record: bool, update: bool) -> None:
+    """`sdmock eval --reader`: metrics per split vs goals and baseline; exit 1 on a regression."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from app.evals.reader import (
+        REPORT_DIR,
+        goal_status,
+        load_baseline,
+        load_messages,
+        regressions,
+        run_reader_evals,
+        safe_name,
+        save_baseline,
+        write_report,
+    )
+    from app.evals.reader_model import eval_reader
+
+    console = Console()
+    total = len(load_messages(pattern=pattern))
+    the_reader = eval_reader(model, record=record)
+    with _progress(console, "reading") as bar:
+        task = bar.add_task("", total=total)
+        run = run_reader_evals(
+            the_reader, pattern, progress=lambda mid: bar.update(task, advance=1, description=mid)
+        )
+    baseline = load_baseline(run.reader)
+    base_metrics = (
+        (baseline or {}).get("metrics", {}) if (baseline or {}).get("pattern", "*") == pattern else {}
+    )
+    table = Table(
+        title=f"reader {run.reader}: {run.counts['all']} messages "
+        f"(tune {run.counts['tune']}, held-out {run.counts['heldout']}), p95 {run.p95_ms} ms"
+    )
+    for col in ("metric", "tune", "held-out", "all", "baseline (all)", "goal"):
+        table.add_column(col)
+    for name in run.metrics["all"]:
+        cells = [_fmt(run.metrics[s].get(name)) for s in ("tune", "heldout", "all")]
+        table.add_row(
+            name,
+            *cells,
+            _fmt(base_metrics.get("all", {}).get(name)),
+            goal_status(name, run.metrics["all"][name]),
+        )
+    console.print(table)
+    acts = Table(title="acts (all messages)")
+    for col in ("act", "precision", "recall", "F1", "support"):
+        acts.add_column(col)
+    for act, row in run.per_act.items():
+        acts.add_row(
+            act, _fmt(row["precision"]), _fmt(row["recall"]), _fmt(row["f1"]), f"{row['support']:.0f}"
+        )
+    console.print(acts)
+    path = write_report(run, out or REPORT_DIR / safe_name(run.reader))
+    if run.failed_readings:
+        console.print(f"{run.failed_readings} model replies were unusable and count as empty readings")
+    wrong = sum(1 for m in run.messages if m.errors)
+    console.print(
+        f"{wrong} of {len(run.messages)} messages read differently from their labels; details: {path}"
+    )
+    regs = regressions(run, baseline)
+    for r in regs:
+        console.print(f"[red]REGRESSION[/] {r}")
+    if update:
+        console.print(f"baseline written: {save_baseline(run)}")
+    if regs and not update:
+        raise typer.Exit(1)
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
 
 
 def _progress(console: Any, label: str) -> Any:

@@ -103,8 +103,15 @@ def chat(
         f"[dim]voice: {voice.name} | problem: {prob.id} | level: {level.value} | "
         f"notes: {'on' if retriever else 'off (run `sdmock index`)'}[/]"
     )
+    from app.interview.reading import reader_for_voice
+
     session = InterviewSession.start(
-        prob, level.value, minutes or settings.interview_minutes, voice=voice, retriever=retriever
+        prob,
+        level.value,
+        minutes or settings.interview_minutes,
+        voice=voice,
+        retriever=retriever,
+        reader=reader_for_voice(voice, settings),
     )
     _say(console, session, session.opening)
     while not session.done:
@@ -222,16 +229,20 @@ def simulate(
 
     settings = default_settings()
     prob = _load_problem(problem, settings)
+    from app.interview.reading import reader_for_voice
+
     messages = read_candidate_file(candidate)
+    voice = build_voice(settings, model)
     session = run_simulation(
         prob,
         level.value,
         messages,
         minutes=minutes or settings.interview_minutes,
         minutes_per_turn=minutes_per_turn,
-        voice=build_voice(settings, model),
+        voice=voice,
         retriever=_try_retriever(settings) if notes else None,
         max_message_chars=settings.max_message_chars,
+        reader=reader_for_voice(voice, settings),
     )
     if as_json:
         typer.echo(json.dumps(simulation_report(session), indent=2, ensure_ascii=False))

@@ -35,8 +35,9 @@ import yaml
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from app.errors import KnowledgeError
-from app.interview.classify import expected_text, match_facts, split_sentences
+from app.interview.classify import expected_text, split_sentences
 from app.interview.phases import Phase
+from app.interview.reading import offline_reader
 from app.problems import Problem, get_problem
 from app.settings import REPO_ROOT, Settings
 
@@ -506,7 +507,9 @@ def _facts_only_when_asked(run: Run, check: Check) -> list[str]:
         ids = _fact_ids(e)
         from_events.update(ids)
         text = str(run.candidate.get(n, {}).get("content", ""))
-        asked = set(match_facts(text, run.problem)) if text else set()
+        phase = str(run.candidate.get(n, {}).get("phase") or "scope")
+        ph = Phase(phase) if phase in Phase.__members__.values() else Phase.SCOPE
+        asked = set(offline_reader().read(text, run.problem, ph).facts) if text else set()
         for fid in ids:
             if fid not in asked:
                 out.append(f"reply {n} released {fid!r} but message {n} does not ask for it: {text[:100]!r}")

@@ -261,7 +261,7 @@ def _secrets(problem: Problem, released: frozenset[str]) -> Secrets:
     for s in _sentences(problem.reference_design):
         phrases[s] = "reference design"
     for p in problem.pitfalls:
-        phrases[_norm(p)] = "pitfall"
+        phrases[_norm(p.text)] = "pitfall"
     for lvl in ("mid", "senior", "staff"):
         for s in _sentences(getattr(problem.levels, lvl)):
             phrases[s] = f"{lvl} level expectation"

@@ -1,8 +1,9 @@
 """Evidence the code can verify in a transcript, gathered once and shared by every dimension.
 
-Matching uses the helpers in `app/interview/classify.py` (the director's own matchers), so the grader
-and the interviewer agree on what counts as asking for a fact, naming a component or estimating a
-number. Sentences addressed to the grader are removed before anything is matched: they never count.
+Every candidate turn is read once by the same reader the director uses (`app/interview/reading.py`),
+so the grader and the interviewer agree on what counts as asking for a fact, naming a component or
+estimating a number. Sentences addressed to the grader are removed before anything is matched: they
+never count.
 """
 
 from __future__ import annotations
@@ -13,29 +14,29 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, Field
 
 from app.grading.text import REDACTED, Injection, find_injections, normalise, redact_injections, strip_marker
+from app.interview.analysis import TurnAnalysis, TurnKind, analyse
 from app.interview.classify import (
     Estimate,
     EstimateCheck,
-    TurnAnalysis,
-    TurnKind,
     check_estimate,
-    classify_turn,
-    find_estimates,
     match_components,
-    match_facts,
-    match_number,
     match_topics,
     split_sentences,
     unit_family,
 )
+from app.interview.phases import Phase
+from app.interview.reading import Act, offline_reader
 from app.problems import Problem
 from app.transcripts import Transcript
 
 _PRE_DESIGN_PHASES = {None, "", "scope", "scoping"}
+_NO_SIGNAL_ACTS = {Act.EMPTY, Act.OFF_TOPIC, Act.ADDRESS_GRADER, Act.SKIP_OR_SCORE}
+"""A turn that only does these (talks to the grader, asks for a score) is no evidence of skill."""
 
 
 class DirectorRecord(BaseModel):
@@ -81,6 +82,7 @@ class CandidateTurn:
             self.repeated
             or self.salad
             or self.analysis.kind in (TurnKind.EMPTY, TurnKind.OFF_TOPIC)
+            or (bool(self.analysis.acts) and set(self.analysis.acts) <= _NO_SIGNAL_ACTS)
             or not strip_marker(self.clean).strip()
         )
 
@@ -411,43 +413,17 @@ def asks(sentence: str) -> bool:
     return s.endswith("?") or bool(_ASK.search(s))
 
 
-def asked_facts(text: str, problem: Problem) -> list[str]:
-    """Fact ids asked for in the sentences of `text` that really ask something."""
-    out: list[str] = []
-    for sentence in split_sentences(text):
-        if asks(sentence):
-            out.extend(f for f in match_facts(sentence, problem) if f not in out)
-    return out
+def asked_facts(text: str, problem: Problem, phase: str | None = None) -> list[str]:
+    """Fact ids the text asks for, as the reader reads it."""
+    return list(_read(text, problem, phase).facts)
 
 
-_WORD_NUMBERS = {
-    "a": "1", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7",
-    "eight": "8", "nine": "9", "ten": "10", "twenty": "20", "fifty": "50", "a hundred": "100",
-    "one hundred": "100", "hundreds of": "100", "a few": "3", "several": "5", "tens of": "10",
-}  # fmt: skip
-_WORD_NUMBER = re.compile(
-    r"\b(a hundred|one hundred|hundreds of|tens of|a few|several|a|one|two|three|four|five|six|seven|eight|"
-    r"nine|"
-    r"ten|twenty|fifty)\s+(thousand|million|billion|trillion)s?\b",
-    re.IGNORECASE,
-)
-
-
-def word_estimates(sentence: str) -> list[Estimate]:
-    """Estimates written with number words ("a million requests per second"), which the shared
-    matcher reads only in digits. The estimate keeps the sentence as written."""
-    if not _WORD_NUMBER.search(sentence):
-        return []
-    digits = _WORD_NUMBER.sub(lambda m: f"{_WORD_NUMBERS[m.group(1).lower()]} {m.group(2).lower()}", sentence)
-    found = find_estimates(digits)
-    out: list[Estimate] = []
-    for est in found:
-        if est.raw in sentence:
-            continue  # already a digit estimate the shared matcher sees
-        m = _WORD_NUMBER.search(sentence)
-        raw = sentence[m.start() :].split(",")[0].rstrip("?.!") if m else sentence
-        out.append(est.model_copy(update={"raw": raw.strip(), "sentence": sentence}))
-    return out
+def _read(text: str, problem: Problem, phase: str | None) -> Any:
+    try:
+        ph = Phase(phase) if phase and phase != "done" else Phase.SCOPE
+    except ValueError:
+        ph = Phase.SCOPE
+    return offline_reader().read(text, problem, ph)
 
 
 def gather_evidence(
@@ -462,7 +438,8 @@ def gather_evidence(
             continue
         found = find_injections(t.content)
         clean = redact_injections(t.content, found) if found else t.content
-        analysis = classify_turn(clean, problem, None)
+        phase = _phase_of(transcript, record, i)
+        analysis = analyse(_read(clean, problem, phase), problem, None)
         key = normalise(clean)
         repeated = len(key) >= 12 and key in seen
         seen.add(key)
@@ -472,7 +449,7 @@ def gather_evidence(
                 text=t.content,
                 clean=clean,
                 analysis=analysis,
-                phase=_phase_of(transcript, record, i),
+                phase=phase,
                 words=_word_count(strip_marker(clean)),
                 injections=found,
                 repeated=repeated,
@@ -498,7 +475,7 @@ def gather_evidence(
     for ct in turns:
         if ct.junk:
             continue
-        for fid in asked_facts(ct.clean, problem):
+        for fid in ct.analysis.fact_ids:
             facts_asked.setdefault(fid, ct.index)
     if record is not None:
         for fid, idx in record.released_facts.items():
@@ -520,14 +497,9 @@ def gather_evidence(
         questions += len(a.questions)
         asked.extend(Sentence(ct.index, s) for s in ct.sentences if asks(s))
         checks.extend((ct.index, c) for c in a.checks)
-        extra = [e for sentence in ct.sentences for e in word_estimates(sentence)]
-        for est in extra:
-            number = match_number(est, problem)
-            if number is not None:
-                checks.append((ct.index, check_estimate(est, number)))
         strict = {c.candidate_raw for c in a.checks if c.ok}
-        for est in [*a.estimates, *extra]:
-            if est.raw not in strict:
+        for est in a.estimates:
+            if est.raw not in strict and est.kind == "total":
                 loose = lenient_check(est, problem)
                 if loose is not None:
                     checks.append((ct.index, loose))
@@ -582,7 +554,7 @@ def fact_sentence(ev: Evidence, fact_id: str) -> Sentence | None:
     for ct in ev.turns:
         if ct.index == idx:
             for s in ct.sentences:
-                if fact_id in match_facts(s, ev.problem):
+                if fact_id in asked_facts(s, ev.problem, ct.phase):
                     return Sentence(idx, s)
             return Sentence(idx, ct.sentences[0]) if ct.sentences else None
     return None

@@ -1,9 +1,7 @@
-"""Turn classification and the matching helpers shared by the director and the grader.
+"""Text features of a candidate message: sentences, questions, cue matching, numbers and units.
 
 Everything here is pure text matching: no model, no I/O. The helpers:
 
-- `match_facts(text, problem)`: ids of hidden facts the text *asks for* (cue words inside a question
-  or a request such as "tell me ..."); statements and assumptions ask for nothing.
 - `match_components(text, problem)`: ids of reference-design components the text names.
 - `match_topics(text, problem)`: ids of deep-dive topics the text touches.
 - `find_estimates(text)`: numbers the candidate states as results, normalised ("1.2k" -> 1200.0,
@@ -11,35 +9,32 @@ Everything here is pure text matching: no model, no I/O. The helpers:
   ("100M / 86400 = ...") and ratios ("10:1") are left out.
 - `match_number(estimate, problem)` / `check_estimate(estimate, number)`: which derived number an
   estimate is about and how far off it is.
-- `is_gibberish(text)` and `classify_turn(text, problem, state)` -> `TurnAnalysis`.
+- `is_gibberish(text)`.
+
+These are the precise text features the readers build on (app/interview/offline_reader.py); the one
+classification of a message is its `Reading` (app/interview/reading.py).
 """
 
 from __future__ import annotations
 
 import math
 import re
-from enum import StrEnum
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
 if TYPE_CHECKING:
-    from app.interview.state import InterviewState
     from app.problems import DerivedNumber, Problem
 
 __all__ = [
     "Estimate",
     "EstimateCheck",
-    "TurnAnalysis",
-    "TurnKind",
     "check_estimate",
-    "classify_turn",
     "find_estimates",
     "is_gibberish",
     "is_question",
     "match_components",
-    "match_facts",
     "match_number",
     "match_topics",
     "question_sentences",
@@ -152,18 +147,6 @@ _META_ASK = re.compile(
 )
 
 
-def match_facts(text: str, problem: Problem) -> list[str]:
-    """Ids of the hidden facts the text asks for: a fact cue inside a question or a request.
-
-    A blanket request ("give me all the numbers") asks for nothing specific: those words are
-    ignored, so only what the candidate asked about specifically matches.
-    """
-    asked = [_ASK_ALL.sub(" ", _norm(q)) for q in question_sentences(text) if not _META_ASK.search(_norm(q))]
-    if not asked:
-        return []
-    return [f.id for f in problem.hidden_facts if any(_asks_fact(q, f.asked_by) for q in asked)]
-
-
 def match_components(text: str, problem: Problem) -> list[str]:
     """Ids of the reference-design components the text names (anywhere, questions included)."""
     t = _norm(text)
@@ -191,6 +174,12 @@ class Estimate(BaseModel):
     )
     sentence: str = Field(default="", description="The sentence the number appears in.")
     start: int = Field(default=0, description="Offset of the number in the text.")
+    number: str | None = Field(
+        default=None, description="Id of the derived number this is an estimate of (set by a reader)."
+    )
+    kind: str = Field(
+        default="total", description="total, per_item, projection or other (see reading.EstimateKind)."
+    )
 
     @property
     def family(self) -> str | None:
@@ -261,7 +250,8 @@ _NUMBER = re.compile(
     r"(?P<dollar>\$)?"
     r"(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
     r"(?:\s*\^\s*(?P<exp>\d+)|\s*\*\*\s*(?P<exp2>\d+))?"
-    r"(?:(?P<mult1>[kKmMbBtT])(?![a-zA-Z0-9])|\s*(?P<mult2>thousand|millions?|billions?|trillions?|mil|mm|mn|bn|tn)\b)?"
+    r"(?:(?P<mult1>[kKmMbBtT])(?![a-zA-Z0-9])|\s*(?P<mult2>thousand|"
+    r"millions?|billions?|trillions?|mil|mm|mn|bn|tn)\b)?"
 )
 # The approx prefix must itself start at a boundary; handled by the lookbehind on the first char.
 
@@ -347,16 +337,20 @@ def _unit_after(tail: str) -> tuple[str | None, int]:
 
 
 _PER_ITEM = re.compile(
-    r"^\s*(?:per|each|for each|/|an?)\s*(?:record|row|url|entry|item|mapping|object|link|page|user|message|"
-    r"file|video|post|request|event|key|code|character|char|photo|upload|id)s?\b"
+    r"^\s*(?:per|each|for each|/|an?|on each|on one|"
+    r"for one)\s*(?:record|row|url|entry|item|mapping|object|link|"
+    r"page|user|message|msg|file|video|post|request|event|key|code|character|char|photo|upload|id|box|server|"
+    r"node|machine|host|instance|worker|fetcher|shard|socket|connection|core|thread|partition|broker|profile|"
+    r"rendition|vnode|counter|bucket|device|member|friend|follower|document|chunk|block|business|place)s?\b"
 )
 
 
-def find_estimates(text: str) -> list[Estimate]:
+def find_estimates(text: str, *, keep_per_item: bool = False) -> list[Estimate]:
     """Numbers stated as results, normalised, with unit and sentence; operands and ratios left out.
 
     Left out: operands ("100M / 86400 = ..."), ratios ("10:1"), multipliers ("10x"), and per-item
-    sizes ("100 bytes per record"), which are inputs to an estimate rather than results.
+    sizes ("100 bytes per record"), which are inputs to an estimate rather than results; with
+    `keep_per_item` the per-item sizes are kept, marked `kind="per_item"`.
     """
     out: list[Estimate] = []
     offset = 0
@@ -382,7 +376,8 @@ def find_estimates(text: str) -> list[Estimate]:
                 unit, mult = "B", None  # "100B per record" is bytes, "365B records" is billions
             else:
                 unit, used = _unit_after(after)
-            if _PER_ITEM.match(after[used:]):
+            per_item = bool(_PER_ITEM.match(after[used:]))
+            if per_item and not keep_per_item:
                 continue
             if mult:
                 value *= _MULT_WORDS[mult.lower()]
@@ -390,7 +385,14 @@ def find_estimates(text: str) -> list[Estimate]:
                 unit = "$" + (unit if unit and unit.startswith("/") else "")
             raw = sentence[m.start() : m.end() + used].strip()
             out.append(
-                Estimate(raw=raw, value=value, unit=unit, sentence=sentence, start=max(base, 0) + m.start())
+                Estimate(
+                    raw=raw,
+                    value=value,
+                    unit=unit,
+                    sentence=sentence,
+                    start=max(base, 0) + m.start(),
+                    kind="per_item" if per_item else "total",
+                )
             )
     return out
 
@@ -489,6 +491,8 @@ def match_number(estimate: Estimate, problem: Problem) -> DerivedNumber | None:
         if per_day_storage:
             if _daily_storage_stem(n.unit) is None:
                 continue  # "10 TB per day" is about a per-day volume, never a total
+        elif _daily_storage_stem(n.unit) is not None and estimate.family != "storage":
+            continue  # "500k uploads a day" is a count, never a volume in TB/day
         elif estimate.family is not None and estimate.family != fam:
             continue
         score = 0.0
@@ -585,7 +589,8 @@ def _is_unclear(text: str) -> bool:
 _SCORE = re.compile(
     # "the score" alone is often the system's own data (a leaderboard's score, a search result),
     # so only the candidate's own grade counts: "my score", "give me a grade", "final verdict".
-    r"\b(?:(?:my|final|overall|interview)\s+(?:score|grade|rating|mark|marks|result|evaluation|verdict|feedback)|"
+    r"\b(?:(?:my|final|overall|interview)\s+(?:score|grade|"
+    r"rating|mark|marks|result|evaluation|verdict|feedback)|"
     r"(?:give|tell|show|send)\s+me\s+(?:a|my|the)?\s*(?:score|grade|rating|marks|verdict|feedback)|"
     r"grade me|score me|rate me|evaluate me|assess me|mark me|pass me|full marks|10/10|"
     r"(?:strong\s+)?hire\s+(?:me|decision|rating)|(?:give|mark|rate)\s+me\s+(?:a|as)?\s*(?:strong\s+)?hire|"
@@ -596,7 +601,8 @@ _SKIP = re.compile(
     r"\b(?:skip(?:ping)?\s+(?:to|ahead|the|this|over|past|straight|right|all|requirements|clarif\w*|"
     r"questions|scope|step|phase|high[- ]level|deep[- ]dive|design)|"
     r"(?:jump|go|move|fast[- ]forward|head|get|cut|proceed|advance)\s+(?:straight\s+|right\s+|directly\s+)?"
-    r"(?:to|into)\s+(?:the\s+)?(?:end|grading|grade|score|scoring|final|last\s+(?:step|phase|part)|report|results?)|"
+    r"(?:to|into)\s+(?:the\s+)?(?:end|grading|grade|score|"
+    r"scoring|final|last\s+(?:step|phase|part)|report|results?)|"
     r"(?:end|finish|stop|conclude|terminate)\s+(?:the\s+|this\s+)?(?:interview|session)(?:\s+now)?|"
     r"ignore\s+(?:all\s+|any\s+|your\s+|the\s+|previous\s+|prior\s+|above\s+)*(?:instructions|rules|prompt)|"
     r"you are now|system prompt|developer mode|"
@@ -615,7 +621,8 @@ _MOVE_TARGET = re.compile(
 _MOVE_ON = re.compile(
     r"\b(?:move on|moving on|move forward|go on|proceed|next (?:step|phase|part|section|stage|topic)|"
     r"(?:let'?s|lets|let us|can we|could we|shall we|should we|ready to|i'?d like to|i want to|want to)\s+"
-    r"(?:move|go|get|proceed|continue|jump|head|transition|switch|start)\s*(?:on|ahead|forward|to|into|with)?|"
+    r"(?:move|go|get|proceed|continue|jump|head|transition|"
+    r"switch|start)\s*(?:on|ahead|forward|to|into|with)?|"
     r"that'?s (?:all|it|everything) (?:i have|from me|for (?:me|now|requirements|scope))|"
     r"i(?:'m| am) (?:done|finished|good) with|no (?:more|further) questions|"
     r"i think (?:that|this|we)(?:'s| is| have| 've)? (?:enough|covered|good)|"
@@ -693,45 +700,8 @@ def _target_phase(text: str) -> int | None:
     return None
 
 
-# --------------------------------------------------------------------------------------------------
-# classification
-
-
-class TurnKind(StrEnum):
-    """What one candidate turn mainly is."""
-
-    CLARIFYING = "clarifying"  # asks about requirements (matched facts or an unknown detail)
-    DESIGN = "design"  # proposes components, flows, choices
-    ESTIMATE = "estimate"  # states numbers the interviewer can check
-    INTERVIEWER_QUESTION = "interviewer_question"  # asks about the process (time, what to focus on)
-    OFF_TOPIC = "off_topic"  # nothing to do with the interview
-    EMPTY = "empty"  # empty, gibberish or a bare filler ("hmm")
-    MOVE_ON = "move_on"  # asks to go to the next step
-    SKIP = "skip"  # tries to jump ahead, end the interview or get a score
-
-
-class TurnAnalysis(BaseModel):
-    """Everything the director needs to know about one candidate turn."""
-
-    text: str
-    kind: TurnKind
-    fact_ids: list[str] = Field(default_factory=list, description="Hidden facts asked for.")
-    asks_all: bool = Field(default=False, description="Asked for all the numbers/requirements at once.")
-    unknown_question: bool = Field(default=False, description="Asked about requirements no fact answers.")
-    components: list[str] = Field(default_factory=list, description="Component ids named.")
-    topics: list[str] = Field(default_factory=list, description="Deep-dive topic ids touched.")
-    estimates: list[Estimate] = Field(default_factory=list, description="All stated numbers.")
-    checks: list[EstimateCheck] = Field(default_factory=list, description="Estimates matched to numbers.")
-    wants_move_on: bool = False
-    wants_skip: bool = False
-    wants_score: bool = False
-    target_phase_order: int | None = Field(default=None, description="Phase order a move-on names, if any.")
-    is_design: bool = Field(default=False, description="Contains a design statement.")
-    questions: list[str] = Field(default_factory=list, description="Question sentences in the turn.")
-    words: int = 0
-
-
 def _is_requirement_question(q: str) -> bool:
+    """True when a question is about the system's requirements (users, scale, features, limits)."""
     return bool(
         re.search(
             r"\b(?:users?|traffic|scale|support|need|requirements?|features?|expect\w*|how many|how much|"
@@ -741,81 +711,4 @@ def _is_requirement_question(q: str) -> bool:
             r"platform|security|auth\w*|privacy|cost|sla|real[- ]time)\b",
             _norm(q),
         )
-    )
-
-
-def classify_turn(text: str, problem: Problem, state: InterviewState | None = None) -> TurnAnalysis:
-    """Classify one candidate turn and extract what it asks, names and estimates.
-
-    Priority when a turn is several things at once: empty > skip/score attempt > move-on request >
-    clarifying question > estimate > design > question about the process > off-topic. `state` is
-    used to tell a move-on request from a skip (naming a phase beyond the next one).
-    """
-    norm = _norm(text)
-    words = len(re.findall(r"\w+", norm))
-    if is_gibberish(text) or _is_unclear(text):
-        return TurnAnalysis(text=text, kind=TurnKind.EMPTY, words=words)
-
-    questions = question_sentences(text)
-    fact_ids = match_facts(text, problem)
-    components = match_components(text, problem)
-    topics = match_topics(text, problem)
-    estimates = find_estimates(text)
-    checks: list[EstimateCheck] = []
-    for est in estimates:
-        number = match_number(est, problem)
-        if number is not None:
-            checks.append(check_estimate(est, number))
-    asks_all = bool(_ASK_ALL.search(norm))
-    wants_score = bool(_SCORE.search(norm))
-    target = _target_phase(norm)
-    current = state.phase.order if state is not None else 0
-    wants_skip = bool(_SKIP.search(norm)) or (target is not None and target > current + 1)
-    wants_move_on = (bool(_MOVE_ON.search(norm)) and (target is None or target > current)) or (
-        target is not None and target == current + 1
-    )
-    is_design = bool(_DESIGN_VERBS.search(norm)) or (bool(components) and not questions)
-    process_q = any(_PROCESS_Q.search(_norm(q)) for q in questions)
-    req_questions = [q for q in questions if not _PROCESS_Q.search(_norm(q))]
-    unknown_question = (
-        bool(req_questions) and not fact_ids and any(_is_requirement_question(q) for q in req_questions)
-    )
-
-    kind: TurnKind
-    if wants_skip or wants_score:
-        kind = TurnKind.SKIP
-    elif wants_move_on and not fact_ids:
-        kind = TurnKind.MOVE_ON
-    elif fact_ids or asks_all or unknown_question:
-        kind = TurnKind.CLARIFYING
-    elif checks:
-        kind = TurnKind.ESTIMATE
-    elif process_q and not components and not topics:
-        kind = TurnKind.INTERVIEWER_QUESTION
-    elif is_design or components or topics:
-        kind = TurnKind.DESIGN
-    elif not _has_cue(norm, _domain_words(problem)) and not estimates:
-        kind = TurnKind.OFF_TOPIC
-    elif questions:
-        kind = TurnKind.INTERVIEWER_QUESTION if not req_questions else TurnKind.CLARIFYING
-        unknown_question = kind == TurnKind.CLARIFYING
-    else:
-        kind = TurnKind.DESIGN  # an on-topic statement: treat as part of the design discussion
-    return TurnAnalysis(
-        text=text,
-        kind=kind,
-        fact_ids=fact_ids,
-        asks_all=asks_all,
-        unknown_question=unknown_question,
-        components=components,
-        topics=topics,
-        estimates=estimates,
-        checks=checks,
-        wants_move_on=wants_move_on,
-        wants_skip=wants_skip,
-        wants_score=wants_score,
-        target_phase_order=target,
-        is_design=is_design,
-        questions=questions,
-        words=words,
     )

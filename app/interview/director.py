@@ -33,7 +33,8 @@ from __future__ import annotations
 import math
 import re
 
-from app.interview.classify import EstimateCheck, TurnAnalysis, TurnKind, unit_family
+from app.interview.analysis import TurnAnalysis, TurnKind
+from app.interview.classify import EstimateCheck, unit_family
 from app.interview.moves import Move, MoveKind
 from app.interview.phases import Phase
 from app.interview.state import Event, InterviewState

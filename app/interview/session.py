@@ -5,9 +5,10 @@
     for delta in session.reply("How many URLs a day?"):
         print(delta, end="")
 
-Each `reply` runs: input validation -> classify -> director -> notes retrieval -> voice. The state
-and the candidate's turn are updated *before* the voice streams; the interviewer's turn is added to
-the transcript when the stream ends (or is closed early, with whatever was said).
+Each `reply` runs: input validation -> Reading (app/interview/reading.py) -> director -> notes
+retrieval -> voice. The state and the candidate's turn are updated *before* the voice streams; the
+interviewer's turn is added to the transcript when the stream ends (or is closed early, with whatever
+was said).
 
 To continue an interview in another process, save `session.state.model_dump_json()` and
 `session.transcript.model_dump_json()`, then `InterviewSession.resume(problem, state, transcript,
@@ -22,10 +23,11 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, Protocol
 
 from app.errors import InputRejectedError, SdmockError
-from app.interview.classify import TurnAnalysis, TurnKind, classify_turn
+from app.interview.analysis import TurnAnalysis, TurnKind, analyse
 from app.interview.director import finish_interview, next_move, open_move, request_advance
 from app.interview.moves import Move, MoveKind
 from app.interview.phases import Phase
+from app.interview.reading import Reader, Reading, offline_reader
 from app.interview.redact import redact_notes
 from app.interview.state import CoverageTargets, InterviewState, PhaseBudget, new_state
 from app.transcripts import Transcript, Turn
@@ -116,6 +118,7 @@ class InterviewSession:
         clock: Clock | None = None,
         max_message_chars: int | None = None,
         on_turn: Callable[[InterviewSession, Turn], None] | None = None,
+        reader: Reader | None = None,
     ) -> None:
         if state.problem_id != problem.id:
             raise SdmockError(
@@ -134,6 +137,8 @@ class InterviewSession:
             max_message_chars = default_settings().max_message_chars
         self.max_message_chars = max_message_chars
         self.on_turn = on_turn
+        self.reader: Reader = reader or offline_reader()
+        self.last_reading: Reading | None = None
         self.last_move: Move | None = None
         self.last_analysis: TurnAnalysis | None = None
         self.last_notes: list[NoteSnippet] = []
@@ -156,6 +161,7 @@ class InterviewSession:
         seed: int = 0,
         max_message_chars: int | None = None,
         on_turn: Callable[[InterviewSession, Turn], None] | None = None,
+        reader: Reader | None = None,
     ) -> InterviewSession:
         """Start a new interview and speak the opening (available as `session.opening`)."""
         if minutes is None:
@@ -175,6 +181,7 @@ class InterviewSession:
             clock=clock,
             max_message_chars=max_message_chars,
             on_turn=on_turn,
+            reader=reader,
         )
         session.state, move = open_move(state, problem)
         "".join(session._speak(move, ""))
@@ -234,10 +241,12 @@ class InterviewSession:
         if "\x00" in candidate_text:
             raise InputRejectedError("the message contains binary data", "send plain text")
         text = candidate_text.strip()
-        analysis = classify_turn(text, self.problem, self.state)
+        reading = self.reader.read(text, self.problem, self.state.phase)
+        analysis = analyse(reading, self.problem, self.state)
         self._add_turn(Turn(role="candidate", content=text, phase=self.state.phase.value))
         self.state, move = next_move(self.state, analysis, self.clock(), self.problem)
         self.last_analysis = analysis
+        self.last_reading = reading
         return self._speak(move, text, retrieve=analysis.kind != TurnKind.EMPTY)
 
     def reply_text(self, candidate_text: str) -> str:
@@ -314,6 +323,7 @@ def simulate(
     voice: Voice | None = None,
     retriever: Retriever | None = None,
     max_message_chars: int | None = None,
+    reader: Reader | None = None,
 ) -> InterviewSession:
     """Run scripted candidate messages through a session on a simulated clock; stop at done."""
     session = InterviewSession.start(
@@ -324,6 +334,7 @@ def simulate(
         retriever=retriever,
         clock=SimulatedClock(minutes_per_turn),
         max_message_chars=max_message_chars,
+        reader=reader,
     )
     for message in candidate_messages:
         if session.done:

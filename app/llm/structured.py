@@ -12,13 +12,13 @@ import json
 import re
 import secrets
 import time
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ValidationError
 
 from app.errors import ModelError
 from app.llm.base import ChatModel, Completion, Message
-from app.prompts import Prompt, load_prompt
+from app.prompts import Prompt
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -36,17 +36,19 @@ _FENCE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.DOTALL)
 _NOT_SENT = frozenset({"title", "default", "description", "maxItems", "minItems", "maxLength", "minLength"})
 
 
-def strict_schema(model: type[BaseModel]) -> dict[str, Any]:
+def strict_schema(model: type[BaseModel], *, keep_item_limits: bool = False) -> dict[str, Any]:
     """The model's JSON schema in the strict form OpenAI accepts: refs inlined, every property required,
-    no additional properties, no titles, defaults or size limits."""
+    no additional properties, no titles, defaults or size limits (with `keep_item_limits`, arrays keep
+    their maxItems: a small model listing every enum value in a loop is stopped by the grammar)."""
     raw = model.model_json_schema()
     defs = raw.pop("$defs", {})
+    dropped = _NOT_SENT - {"maxItems"} if keep_item_limits else _NOT_SENT
 
     def walk(node: Any) -> Any:
         if isinstance(node, dict):
             if "$ref" in node:
                 return walk(defs[node["$ref"].rsplit("/", 1)[-1]])
-            out = {k: walk(v) for k, v in node.items() if k not in _NOT_SENT}
+            out = {k: walk(v) for k, v in node.items() if k not in dropped}
             if out.get("type") == "object" and "properties" in out:
                 out["required"] = list(out["properties"])
                 out["additionalProperties"] = False
@@ -74,9 +76,10 @@ def complete_structured(
     attempts: int = 2,
     prompt_id: str | None = None,
     deadline: float | None = None,
+    keep_item_limits: bool = False,
 ) -> tuple[M, Completion]:
     """Ask for JSON matching `output`, validate it, retry an invalid reply up to `attempts` times in all."""
-    schema = strict_schema(output)
+    schema = strict_schema(output, keep_item_limits=keep_item_limits)
     conversation = list(messages)
     last_raw: str | None = None
     problem = "no attempt made"
@@ -127,82 +130,7 @@ def _describe(exc: Exception) -> str:
     return str(exc)
 
 
-# -- turn classification ------------------------------------------------------------------------------
-
-
-class StatedEstimate(BaseModel):
-    """A number the candidate stated."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    quantity: str = Field(description="What it measures, e.g. 'write QPS'.")
-    value: float
-    unit: str
-
-
-class TurnClassification(BaseModel):
-    """What one candidate message does, as the LLM reads it. Field meanings: prompts/classify_turn.md."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    intent: Literal[
-        "clarifying_question",
-        "estimate",
-        "design",
-        "question_to_interviewer",
-        "skip_or_score_request",
-        "off_topic",
-        "empty_or_filler",
-        "other",
-    ]
-    asks_about: list[str] = Field(max_length=12)
-    components: list[str] = Field(max_length=20)
-    estimates: list[StatedEstimate] = Field(max_length=12)
-    wants_to_skip: bool
-
-
-CLASSIFY_MAX_CHARS = 3000
-"""Longest candidate text sent to the classifier; the rest is cut (and the offline classifier sees all)."""
-
-
-def llm_classify(
-    model: ChatModel | None,
-    text: str,
-    problem_summary: str,
-    *,
-    attempts: int = 2,
-    deadline: float | None = None,
-    prompts_dir: Any = None,
-    on_completion: Any = None,
-) -> dict[str, Any] | None:
-    """Classify a candidate message with the model; None when there is no model or it fails.
-
-    The result is `TurnClassification.model_dump()`. On None the caller uses the offline classifier.
-    `on_completion(completion)` is called with each successful call, for usage accounting.
-    """
-    if model is None:
-        return None
-    prompt = load_prompt("classify_turn", prompts_dir)
-    tag = new_tag()
-    messages: list[Message] = [
-        {"role": "system", "content": render_prompt(prompt, problem_summary=problem_summary, tag=tag)},
-        {"role": "user", "content": wrap_untrusted("candidate", text[:CLASSIFY_MAX_CHARS], tag)},
-    ]
-    try:
-        result, completion = complete_structured(
-            model,
-            messages,
-            TurnClassification,
-            max_tokens=300,
-            attempts=attempts,
-            prompt_id=prompt.id,
-            deadline=deadline,
-        )
-    except ModelError:
-        return None
-    if on_completion is not None:
-        on_completion(completion)
-    return result.model_dump()
+# -- untrusted text ------------------------------------------------------------------------------------
 
 
 def new_tag() -> str:

@@ -271,14 +271,18 @@ def resume_session(ctx: AppContext, record: InterviewRecord, turns: list[TurnRec
         transcript.turns.append(
             Turn(role="candidate", content=scratchpad_turn(record.scratchpad), phase=None)
         )
+    from app.interview.reading import reader_for_voice
+
+    voice = build_voice(ctx.settings)
     return InterviewSession.resume(
         problem,
         record.state,
         transcript,
-        voice=build_voice(ctx.settings),
+        voice=voice,
         retriever=build_retriever(ctx.settings),
         clock=clock_for(record, turns),
         max_message_chars=ctx.settings.max_message_chars,
+        reader=reader_for_voice(voice, ctx.settings),
     )
 
 
