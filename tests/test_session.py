@@ -100,8 +100,10 @@ def test_all_numbers_gets_only_what_was_asked() -> None:
 def test_silent_candidate_is_steered_back_and_nothing_leaks() -> None:
     s = run("silent")
     assert s.state.released_fact_ids == []
-    assert s.state.steer_backs == len(s.transcript.candidate_turns())
-    assert all(e.kind in ("opened", "steered_back") for e in s.state.events)
+    # "idk" says the candidate does not know: it is answered, not steered back as an empty message
+    said = [str(getattr(t, "content", t)) for t in s.transcript.candidate_turns()]
+    assert s.state.steer_backs == len([t for t in said if t.strip().lower() != "idk"])
+    assert all(e.kind in ("opened", "steered_back", "answered_process_question") for e in s.state.events)
     assert not leaked_facts(s)
     assert_no_repeats(s)
     assert s.state.phase == Phase.SCOPE

@@ -7,7 +7,8 @@ Every message is read on its own, against a fresh interview in its labelled phas
 - facts: precision and recall over (message, fact) pairs; leak rate: share of messages that ask for
   nothing (no fact in the labels) for which the reader released a fact;
 - estimates: share of labelled estimates of a derived number tied to that number, and share of
-  labelled per-item sizes and projections tied to any derived number (should be ~0);
+  labelled per-item sizes and projections that are no derived number but were tied to one (should
+  be ~0; a per-item quantity the problem does derive, such as keys per server, is tied correctly);
 - pitfalls (where labelled): precision and recall.
 
 Each metric is reported for the `tune` split (thresholds may be calibrated on it), the `heldout`
@@ -224,7 +225,8 @@ def score(
             if le.number is not None:
                 tied += 1
                 tied_right += re_ is not None and re_.number == le.number
-            if le.kind in ("per_item", "projection"):
+            if le.kind in ("per_item", "projection") and le.number is None:
+                # a per-item size or a projection that is no derived number must not be tied to one
                 non_total += 1
                 non_total_tied += re_ is not None and re_.number is not None
         if lab.pitfalls is not None:

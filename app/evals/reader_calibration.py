@@ -25,16 +25,10 @@ import numpy as np
 import yaml
 
 from app.evals.reader import LabelledMessage, load_messages, score
-from app.interview.offline_reader import (
-    FEATURE_NAMES,
-    KNOWLEDGE_DIR,
-    ActModel,
-    OfflineReader,
-    Thresholds,
-    _Bank,
-    act_features,
-)
+from app.interview.act_model import FEATURE_NAMES, ActModel, act_features
+from app.interview.offline_reader import KNOWLEDGE_DIR, OfflineReader, Thresholds, _Bank
 from app.interview.phases import Phase
+from app.interview.reader_rules import _is_question_clause
 from app.interview.reading import ACTS, Act
 from app.problems import load_problems
 
@@ -100,8 +94,6 @@ def _rows_for_bank(reader: OfflineReader) -> tuple[list[np.ndarray], list[set[st
             if label in (Act.EMPTY.value,):
                 continue
             text = bank.texts[row]
-            from app.interview.offline_reader import _is_question_clause
-
             q = _is_question_clause(text)
             per = {a: np.asarray([scores[a][j]]) for a in scores}
             xs.append(

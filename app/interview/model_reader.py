@@ -18,8 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from app.errors import ModelError, SdmockError
 from app.interview.classify import Estimate
-from app.interview.offline_reader import _is_question_clause, clauses
 from app.interview.phases import Phase
+from app.interview.reader_rules import _is_question_clause, clauses
 from app.interview.reading import ACTS, Act, EstimateKind, Reader, Reading
 from app.llm.structured import complete_structured, new_tag, render_prompt, wrap_untrusted
 from app.prompts import load_prompt

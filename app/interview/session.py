@@ -18,6 +18,8 @@ voice)`. The clock is injectable: `SimulatedClock(minutes_per_turn)` for reprodu
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, Protocol
@@ -104,6 +106,12 @@ def _snippet(hit: Any) -> NoteSnippet | None:
         return None
 
 
+def _quietly(fn: Callable[..., object], *args: object) -> None:
+    """Run a warm-up in the background; a failure shows up later, on the turn that needs it."""
+    with contextlib.suppress(Exception):  # the first read raises it again, where it can be reported
+        fn(*args)
+
+
 class InterviewSession:
     """A running interview: state, transcript, and the voice that speaks for the director."""
 
@@ -183,6 +191,9 @@ class InterviewSession:
             on_turn=on_turn,
             reader=reader,
         )
+        warm = getattr(session.reader, "warm", None)
+        if callable(warm):  # embed the problem's examples now, while the candidate reads the opening
+            threading.Thread(target=_quietly, args=(warm, problem), name="reader-warm", daemon=True).start()
         session.state, move = open_move(state, problem)
         "".join(session._speak(move, ""))
         return session
