@@ -439,7 +439,7 @@ def gather_evidence(
         found = find_injections(t.content)
         clean = redact_injections(t.content, found) if found else t.content
         phase = _phase_of(transcript, record, i)
-        analysis = analyse(_read(clean, problem, phase), problem, None)
+        analysis = analyse(_read(strip_marker(clean), problem, phase), problem, None)
         key = normalise(clean)
         repeated = len(key) >= 12 and key in seen
         seen.add(key)
