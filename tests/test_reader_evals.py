@@ -62,3 +62,21 @@ def test_offline_reader_meets_the_goals_it_met_when_committed(offline_run: objec
     value = offline_run.metrics["all"][metric]  # type: ignore[attr-defined]
     assert value is not None
     assert value >= goal if op == ">=" else value <= goal, f"{metric} {value} vs goal {op} {goal}"
+
+
+def test_recorded_model_reader_replays_offline_without_regressing() -> None:
+    """The model reader's recorded replies (evals/reader-recordings) replay with no key and no network,
+    and its metrics do not drop below the committed baseline for the same subset."""
+    import json
+
+    from app.evals.reader import BASELINE_DIR
+    from app.evals.reader_model import eval_reader
+
+    baselines = sorted(BASELINE_DIR.glob("reader-model-*.json"))
+    assert baselines, "no recorded model-reader baseline: see evals/reader/README.md"
+    for path in baselines:
+        data = json.loads(path.read_text())
+        spec = data["reader"].split(":", 1)[1]
+        run = run_reader_evals(eval_reader(spec), data["pattern"])
+        assert run.counts == data["counts"]
+        assert regressions(run, data) == []

@@ -228,7 +228,6 @@ def calibrate(
             "fact_cue_bonus",
             "fact_lexical",
             "clarify_floor",
-            "fact_second",
             "pitfall",
             "pitfall_margin",
             "number_label",

@@ -47,7 +47,6 @@ from app.interview.classify import (
     Estimate,
     _asks_fact,
     _daily_storage_stem,
-    _has_cue,
     _is_unclear,
     _norm,
     _restates_a_fact,
@@ -121,17 +120,11 @@ class Thresholds:
     fact: float = 0.55  # a question's best fact similarity must reach this ...
     fact_margin: float = 0.04  # ... and beat the next fact by this much
     fact_cue_bonus: float = 0.08  # added to a fact's similarity when its cue word is in the question
-    fact_second: float = 0.62  # a second fact in the same clause needs this and a cue word
     fact_lexical: float = 0.4  # weight of the shared content words (idf) added to a fact's similarity
     clarify_floor: float = 0.3  # facts are dropped when the act model gives `clarify` less than this
-    act: dict[str, float] = field(default_factory=dict)  # per-act minimum nearest-neighbour similarity
-    act_default: float = 0.72
     pitfall: float = 0.66  # a statement's similarity to a pitfall's examples ...
     pitfall_margin: float = 0.03  # ... minus its similarity to the counter-examples
     number_label: float = 0.45  # a non-total quantity is tied to a derived number only above this
-
-    def act_threshold(self, act: str) -> float:
-        return self.act.get(act, self.act_default)
 
 
 def load_thresholds(path: Path | None = None) -> Thresholds:
@@ -265,9 +258,6 @@ _META_OWN = re.compile(
     r"(?:is|you)|what (?:do|did) you have (?:written|down))\b"
 )
 """A question about the interviewer's own material asks for no requirement, whatever it names."""
-
-_STATEMENT_ACTS = (Act.ASSUME, Act.DESIGN, Act.DONT_KNOW, Act.DISAGREE, Act.MOVE_ON, Act.OFF_TOPIC)
-_QUESTION_ACTS = (Act.CLARIFY, Act.ASK_HINT, Act.ASK_OPINION, Act.ASK_PROCESS)
 
 
 class OfflineReader:
@@ -660,19 +650,6 @@ class OfflineReader:
     def _label_sim(self, window: str, number_id: str, index: _ProblemIndex) -> float:
         sims = index.numbers.scores(self._embedder.embed([window]), top=1)
         return float(sims[number_id][0]) if number_id in sims else 0.0
-
-    def _label_says(self, number_id: str | None, window: str, problem: Problem) -> bool:
-        """True when the words around the estimate name the number's own subject (its label or cues)."""
-        if number_id is None:
-            return False
-        n = next(n for n in problem.numbers if n.id == number_id)
-        label_words = {w for w in re.findall(r"[a-z]{4,}", n.label.lower())} - {
-            "with",
-            "over",
-            "when",
-            "that",
-        }
-        return _has_cue(window, n.cues) and any(w in window for w in label_words if _OTHER_QTY.search(w))
 
     def _by_label(
         self,
