@@ -2,7 +2,8 @@
 
     .venv/bin/python -m benchmarks turn
 
-One candidate turn = input checks, classification, the director, notes retrieval (the real index when
+One candidate turn = input checks, the Reading (offline reader, its clause cache emptied before each
+turn, so nothing is reused from an earlier run of the same script), the director, notes retrieval (the real index when
 one is built under the data folder, else the keyword retriever over the same notes), the prompt, and
 the LLM voice up to its first delta with a zero-latency fake model. bench_llm measures the voice alone.
 Target: p95 < 50 ms.
@@ -56,6 +57,9 @@ def measure(runs: int = RUNS) -> dict[str, Any]:
         for text in messages:
             if session.done or len(samples) >= runs:
                 break
+            cache = getattr(getattr(session.reader, "_embedder", None), "_cache", None)
+            if cache is not None:
+                cache.clear()  # the scripts repeat: read every message as new, as a candidate's would be
             t = time.perf_counter()
             stream = session.reply(text)
             next(stream)

@@ -234,6 +234,16 @@ def lexical_fact_score(clause: str, words: dict[str, float]) -> float:
     return hit / (top * max(len(stems), 2))
 
 
+CLIP_WORDS = 40
+"""Words of a clause that are embedded: a rambling clause says what it is about early on, and the
+encoder's cost grows with the longest text of the batch."""
+
+
+def _clip(text: str) -> str:
+    words = text.split()
+    return text if len(words) <= CLIP_WORDS else " ".join(words[:CLIP_WORDS])
+
+
 def _fact_examples(problem: Problem) -> list[tuple[str, str]]:
     """Per fact: its example questions, its cue words as short questions, and the fact itself."""
     pairs: list[tuple[str, str]] = []
@@ -355,8 +365,7 @@ class OfflineReader:
         fragments_of = {i: _fragments(p) for i, p in enumerate(parts) if is_q[i]}
         extra = [f for frs in fragments_of.values() for f in frs]
         numbers = self._found_numbers(text)
-        windows = [_window(e) for e in numbers] if problem.numbers else []
-        all_vectors = self._embedder.embed([_strip_filler(p) or p for p in parts] + extra + windows)
+        all_vectors = self._embedder.embed([_clip(_strip_filler(p) or p) for p in parts] + extra)
         vectors = all_vectors[: len(parts)]
 
         acts: set[Act] = set()
