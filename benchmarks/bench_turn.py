@@ -3,10 +3,10 @@
     .venv/bin/python -m benchmarks turn
 
 One candidate turn = input checks, the Reading (offline reader, its clause cache emptied before each
-turn, so nothing is reused from an earlier run of the same script), the director, notes retrieval (the real index when
-one is built under the data folder, else the keyword retriever over the same notes), the prompt, and
-the LLM voice up to its first delta with a zero-latency fake model. bench_llm measures the voice alone.
-Target: p95 < 50 ms.
+turn, so nothing is reused from an earlier run of the same script), the director, notes retrieval (the
+real index when one is built under the data folder, else the keyword retriever over the same notes),
+the prompt, and the LLM voice up to its first delta with a zero-latency fake model. bench_llm measures
+the voice alone. Target: p95 < 50 ms.
 """
 
 from __future__ import annotations
