@@ -694,9 +694,9 @@ def _decide(state: InterviewState, analysis: TurnAnalysis, problem: Problem) -> 
     if analysis.kind == TurnKind.INTERVIEWER_QUESTION:
         _log(state, "answered_process_question", analysis.text[:120])
         move = _continue(state, analysis, problem, allow_advance=False)
-        return move.model_copy(
-            update={"kind": MoveKind.ANSWER_QUESTION, "reason": _process_topic(analysis.text)}
-        )
+        topic = analysis.question_topic
+        reason = topic if topic in ("hint", "opinion", "dont_know") else _process_topic(analysis.text)
+        return move.model_copy(update={"kind": MoveKind.ANSWER_QUESTION, "reason": reason})
 
     # a design statement (or other on-topic talk)
     if state.phase == Phase.SCOPE:

@@ -126,6 +126,14 @@ _GUIDANCE = {
     Phase.WRAP_UP: "right now I'd like you to step back and look at the design critically",
     Phase.DONE: "we're done",
 }
+_NUDGES = {
+    Phase.SCOPE: "think about who uses this, how much, and what they can and cannot do with it",
+    Phase.HIGH_LEVEL: "follow the client's main request through each box to where the data lives",
+    Phase.DEEP_DIVE: "pick the part that breaks first at this scale and say how you would protect it",
+    Phase.WRAP_UP: "think about what fails first, what you would watch, and what changes at 10x",
+    Phase.DONE: "we're done",
+}
+"""Generic hints per step: they point at a way of thinking, never at a hidden fact or number."""
 _ACK = ["Okay.", "Makes sense.", "Got it.", "Sounds reasonable.", "Alright."]
 _CLOSE = [
     "That's time. Thanks for walking me through your design; you'll get a report on how it went.",
@@ -188,6 +196,14 @@ class OfflineVoice:
                     f"We're about {ctx.elapsed_minutes:.0f} minutes into {ctx.budget_minutes:.0f}, "
                     f"working on {phase_title}."
                 )
+            elif move.reason == "hint":
+                lead = f"A nudge: {_NUDGES.get(ctx.phase, '')}."
+            elif move.reason == "dont_know":
+                lead = _pick(
+                    ["That's fine, let's come at it from another side.", "No problem, try it this way."], i
+                )
+            elif move.reason == "opinion":
+                lead = f"I'd rather hear how you'd weigh it first; {_GUIDANCE.get(ctx.phase, '')}."
             else:
                 opener = _pick(["Good question:", "Fair question:", "Sure:"], i)
                 lead = f"{opener} {_GUIDANCE.get(ctx.phase, '')}."
