@@ -419,7 +419,7 @@ class OfflineReader:
                     (
                         sims[f.id]
                         + th.fact_lexical * lexical_fact_score(piece, index.fact_words.get(f.id, {}))
-                        + (th.fact_cue_bonus if _asks_fact(low, f.asked_by) else 0.0),
+                        + (th.fact_cue_bonus if th.fact_cue_bonus and _asks_fact(low, f.asked_by) else 0.0),
                         f.id,
                     )
                     for f in problem.hidden_facts
